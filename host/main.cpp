@@ -1,0 +1,2 @@
+// main.cpp: the tributary command line (being assembled; see host/app/).
+int main() { return 0; }
