@@ -419,6 +419,22 @@ upsert_counts write_txn::upsert_companies(std::string_view tenant,
     return counts;
 }
 
+namespace {
+
+std::vector<std::string> other_emails_of(sqlite::database& db, std::int64_t user_id,
+                                         std::string_view email) {
+    auto& q = db.prepare(
+        "SELECT email FROM end_user_emails WHERE end_user_id = ? AND email <> ? ORDER BY email");
+    q.bind(1, user_id).bind(2, email);
+    std::vector<std::string> out;
+    while (q.step()) {
+        out.push_back(q.string(0));
+    }
+    return out;
+}
+
+}  // namespace
+
 upsert_counts write_txn::upsert_end_users(std::string_view tenant,
                                           const std::vector<end_user_input>& rows) {
     upsert_counts counts;
@@ -435,11 +451,14 @@ upsert_counts write_txn::upsert_end_users(std::string_view tenant,
             q.reset();
         }
 
+        std::int64_t unchanged_before = counts.unchanged;
         std::int64_t user_id = upsert_end_user_row(tenant, row, company_id, counts);
+        auto others_before = other_emails_of(db_, user_id, row.email);
 
         // The set of addresses this End User is matched by.
         std::vector<std::string> emails{row.email};
         if (row.other_emails) {
+            release_emails(tenant, user_id, others_before, *row.other_emails);
             db_.prepare("DELETE FROM end_user_emails WHERE end_user_id = ? AND email <> ?")
                 .bind(1, user_id)
                 .bind(2, row.email)
@@ -465,6 +484,13 @@ upsert_counts write_txn::upsert_end_users(std::string_view tenant,
                 .bind(3, user_id)
                 .run();
             claim_unmatched(tenant, user_id, email, counts);
+        }
+
+        // A new set of other emails is an update even when the End User's row is as it was.
+        if (counts.unchanged > unchanged_before &&
+            other_emails_of(db_, user_id, row.email) != others_before) {
+            --counts.unchanged;
+            ++counts.updated;
         }
     }
     return counts;
@@ -540,6 +566,30 @@ void write_txn::move_user_company(std::int64_t user_id,
     // The portfolio keeps the score; only the companies' counts move.
     bump_rollup(company_sql, from, score, std::nullopt);
     bump_rollup(company_sql, to, std::nullopt, score);
+}
+
+// Responses matched through an address the End User no longer has go back to the unmatched
+// queue, where the address's next owner claims them.
+void write_txn::release_emails(std::string_view tenant, std::int64_t user_id,
+                               const std::vector<std::string>& before,
+                               const std::vector<std::string>& kept) {
+    bool released = false;
+    for (const auto& email : before) {
+        if (std::find(kept.begin(), kept.end(), email) != kept.end()) {
+            continue;
+        }
+        db_.prepare(
+               "UPDATE nps_responses SET end_user_id = NULL "
+               "WHERE tenant = ? AND end_user_id = ? AND email = ?")
+            .bind(1, tenant)
+            .bind(2, user_id)
+            .bind(3, email)
+            .run();
+        released = released || db_.changes() > 0;
+    }
+    if (released) {
+        recompute_user(user_id);
+    }
 }
 
 void write_txn::claim_unmatched(std::string_view tenant, std::int64_t user_id,

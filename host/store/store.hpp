@@ -212,6 +212,9 @@ private:
     void record_company_day(std::int64_t company_id);
     void claim_unmatched(std::string_view tenant, std::int64_t user_id, std::string_view email,
                          upsert_counts& counts);
+    void release_emails(std::string_view tenant, std::int64_t user_id,
+                        const std::vector<std::string>& before,
+                        const std::vector<std::string>& kept);
     std::int64_t upsert_end_user_row(std::string_view tenant, const end_user_input& row,
                                      std::optional<std::int64_t> company_id, upsert_counts& counts);
     void move_user_company(std::int64_t user_id,
