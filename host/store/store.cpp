@@ -45,7 +45,11 @@ store::store(store_options options) : options_(std::move(options)) {
     writer_db_ = std::make_unique<sqlite::database>(options_.file);
     writer_db_->exec("PRAGMA journal_mode = WAL");
     configure_connection(*writer_db_);
-    schema_version_ = migrate_schema(*writer_db_);
+    try {
+        schema_version_ = migrate_schema(*writer_db_);
+    } catch (const sqlite::error& e) {
+        throw sqlite::error(e.code(), options_.file.string() + ": " + e.what());
+    }
 
     for (std::size_t i = 0; i < options_.read_connections; ++i) {
         auto db = std::make_unique<sqlite::database>(options_.file);
@@ -56,7 +60,9 @@ store::store(store_options options) : options_(std::move(options)) {
     writer_ = std::thread([this] { writer_loop(); });
 }
 
-store::~store() { stop(); }
+store::~store() {
+    stop();
+}
 
 void store::stop() {
     {
@@ -388,12 +394,13 @@ upsert_counts write_txn::upsert_companies(std::string_view tenant,
         }
         std::string domains_json = bj::serialize(domains);
 
-        auto& find = db_.prepare(
-            "SELECT name, domains FROM companies WHERE tenant = ? AND external_id = ?");
+        auto& find =
+            db_.prepare("SELECT name, domains FROM companies WHERE tenant = ? AND external_id = ?");
         find.bind(1, tenant).bind(2, row.external_id);
         if (!find.step()) {
             find.reset();
-            db_.prepare("INSERT INTO companies (tenant, external_id, name, domains) VALUES (?,?,?,?)")
+            db_.prepare(
+                   "INSERT INTO companies (tenant, external_id, name, domains) VALUES (?,?,?,?)")
                 .bind(1, tenant)
                 .bind(2, row.external_id)
                 .bind(3, row.name)
@@ -408,7 +415,8 @@ upsert_counts write_txn::upsert_companies(std::string_view tenant,
             ++counts.unchanged;
             continue;
         }
-        db_.prepare("UPDATE companies SET name = ?, domains = ? WHERE tenant = ? AND external_id = ?")
+        db_.prepare(
+               "UPDATE companies SET name = ?, domains = ? WHERE tenant = ? AND external_id = ?")
             .bind(1, row.name)
             .bind(2, domains_json)
             .bind(3, tenant)
@@ -552,8 +560,7 @@ std::int64_t write_txn::upsert_end_user_row(std::string_view tenant, const end_u
     return id;
 }
 
-void write_txn::move_user_company(std::int64_t user_id,
-                                  std::optional<std::int64_t> from,
+void write_txn::move_user_company(std::int64_t user_id, std::optional<std::int64_t> from,
                                   std::optional<std::int64_t> to) {
     auto& q = db_.prepare("SELECT nps_score FROM end_users WHERE id = ?");
     q.bind(1, user_id);
@@ -658,7 +665,8 @@ upsert_outcome write_txn::upsert_response(std::string_view tenant, const nps_rec
                                           const nps_contribution& contribution) {
     auto& find = db_.prepare(
         "SELECT id, end_user_id, state, created_ms, score, comment, email, external_user_id, "
-        "campaign, method, raw FROM nps_responses WHERE tenant = ? AND source = ? AND source_id = ?");
+        "campaign, method, raw FROM nps_responses WHERE tenant = ? AND source = ? AND source_id = "
+        "?");
     find.bind(1, tenant).bind(2, r.source).bind(3, r.source_id);
     std::optional<stored_response> old;
     if (find.step()) {
@@ -703,7 +711,8 @@ upsert_outcome write_txn::upsert_response(std::string_view tenant, const nps_rec
     if (!old) {
         db_.prepare(
                "INSERT INTO nps_responses (tenant, source, source_id, email, external_user_id, "
-               "end_user_id, score, rollup_score, comment, state, created_ms, campaign, method, raw, "
+               "end_user_id, score, rollup_score, comment, state, created_ms, campaign, method, "
+               "raw, "
                "received_ms, updated_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
             .bind(1, tenant)
             .bind(2, r.source)
@@ -1065,7 +1074,8 @@ void write_txn::set_job_state(std::string_view id, std::string_view state,
     bool finished = state == "succeeded" || state == "failed" || state == "cancelled";
     db_.prepare(
            "UPDATE jobs SET state = ?, error = ?, updated_ms = ?, "
-           "started_ms = CASE WHEN ? = 'running' AND started_ms IS NULL THEN ? ELSE started_ms END, "
+           "started_ms = CASE WHEN ? = 'running' AND started_ms IS NULL THEN ? ELSE started_ms "
+           "END, "
            "finished_ms = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?")
         .bind(1, state)
         .bind(2, error)

@@ -205,8 +205,8 @@ BOOST_AUTO_TEST_CASE(refuses_database_with_newer_schema_version) {
     int newer = th::latest_schema_version() + 1;
     peek()->exec("PRAGMA user_version = " + std::to_string(newer));
 
-    std::string expected = "the database has schema version " + std::to_string(newer) +
-                           ", newer than this host knows (" +
+    std::string expected = file.string() + ": the database has schema version " +
+                           std::to_string(newer) + ", newer than this host knows (" +
                            std::to_string(th::latest_schema_version()) + ")";
     BOOST_CHECK_EXCEPTION(open(), th::sqlite::error,
                           [&](const th::sqlite::error& e) { return e.what() == expected; });

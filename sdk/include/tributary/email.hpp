@@ -6,16 +6,18 @@
 
 namespace tributary {
 
+// The white space trimmed from addresses and refused inside them.
+constexpr bool is_email_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
 // Trims ASCII white space and folds ASCII letters to lower case. Addresses are matched on this
 // form everywhere: in connectors, in the host's End User table and in the unmatched queue.
 inline std::string normalize_email(std::string_view raw) {
-    auto is_space = [](char c) {
-        return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-    };
-    while (!raw.empty() && is_space(raw.front())) {
+    while (!raw.empty() && is_email_space(raw.front())) {
         raw.remove_prefix(1);
     }
-    while (!raw.empty() && is_space(raw.back())) {
+    while (!raw.empty() && is_email_space(raw.back())) {
         raw.remove_suffix(1);
     }
 
@@ -38,7 +40,7 @@ inline bool plausible_email(std::string_view email) {
         return false;
     }
     for (char c : email) {
-        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+        if (is_email_space(c)) {
             return false;
         }
     }
