@@ -16,7 +16,7 @@ std::string format_time_ms(std::int64_t ms);
 // 2024-03-05
 std::string format_day(std::int64_t ms);
 
-// YYYY-MM-DD[THH:MM[:SS[.fff…]]][Z|±HH:MM]; nullopt when it is not such a time.
+// As tributary::time::parse_iso8601 reads it; nullopt when it is not such a time.
 std::optional<std::int64_t> parse_time_ms(std::string_view iso);
 
 }  // namespace tributary::host

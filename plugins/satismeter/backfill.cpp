@@ -1,10 +1,10 @@
 // backfill.cpp: the export-API paging loop with checkpoints, retries and clear failures.
 #include "satismeter/backfill.hpp"
 
-#include "satismeter/iso_time.hpp"
 #include "satismeter/payload.hpp"
 
 #include <tributary/json.hpp>
+#include <tributary/time.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -16,6 +16,11 @@
 #include <utility>
 
 namespace tributary::satismeter {
+
+using time::format_iso8601;
+using time::iso_instant;
+using time::parse_http_date;
+using time::parse_iso8601;
 namespace {
 
 using std::chrono::milliseconds;

@@ -1,9 +1,9 @@
 // payload.cpp: normalisation of SatisMeter responses, shared by the webhook and the backfill.
 #include "satismeter/payload.hpp"
 
-#include "satismeter/iso_time.hpp"
 
 #include <tributary/email.hpp>
+#include <tributary/time.hpp>
 #include <tributary/json.hpp>
 
 #include <cstdint>
@@ -11,6 +11,8 @@
 #include <string>
 
 namespace tributary::satismeter {
+
+using time::normalize_iso8601;
 namespace {
 
 // The reasons a payload is refused. They name fields, never values: they are logged.

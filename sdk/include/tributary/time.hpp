@@ -1,16 +1,27 @@
-// iso_time.cpp: ISO-8601 and HTTP-date parsing on the C++20 civil calendar.
-#include "satismeter/iso_time.hpp"
+// time.hpp: ISO-8601 and HTTP-date parsing and formatting, in UTC milliseconds since the epoch.
+#pragma once
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
 
-namespace tributary::satismeter {
-namespace {
+namespace tributary::time {
+
+// A point in time read from text, in milliseconds since the Unix epoch (UTC).
+struct iso_instant {
+    std::int64_t ms = 0;
+    bool date_only = false;  // the text was a bare date, read as midnight UTC
+};
 
 namespace chr = std::chrono;
 
-constexpr std::int64_t ms_per_minute = 60'000;
+namespace detail {
+
+inline constexpr std::int64_t ms_per_minute = 60'000;
 
 // A cursor over text being parsed; every read either consumes what it matched or fails.
 class scanner {
@@ -80,7 +91,7 @@ struct civil_time {
 };
 
 // Milliseconds since the epoch; nullopt for an impossible date or time of day.
-std::optional<std::int64_t> to_epoch_ms(const civil_time& t) {
+inline std::optional<std::int64_t> to_epoch_ms(const civil_time& t) {
     chr::year_month_day ymd{chr::year{t.year}, chr::month{static_cast<unsigned>(t.month)},
                             chr::day{static_cast<unsigned>(t.day)}};
     if (t.month < 1 || t.day < 1 || !ymd.ok() || t.hour > 23 || t.minute > 59 || t.second > 59) {
@@ -91,7 +102,7 @@ std::optional<std::int64_t> to_epoch_ms(const civil_time& t) {
 }
 
 // The UTC offset in minutes: `Z`, `+HH:MM`, `+HHMM`, `+HH`, or nothing for UTC.
-std::optional<int> read_offset(scanner& in) {
+inline std::optional<int> read_offset(scanner& in) {
     if (in.done() || in.accept('Z') || in.accept('z')) {
         return 0;
     }
@@ -113,7 +124,7 @@ std::optional<int> read_offset(scanner& in) {
 }
 
 // HH:MM[:SS[.fraction]] after the date's separator.
-bool read_time_of_day(scanner& in, civil_time& t) {
+inline bool read_time_of_day(scanner& in, civil_time& t) {
     auto hour = in.digits(2);
     auto minute = in.accept(':') ? in.digits(2) : std::nullopt;
     if (!hour || !minute) {
@@ -139,24 +150,24 @@ bool read_time_of_day(scanner& in, civil_time& t) {
     return true;
 }
 
-bool within_four_digit_years(std::int64_t ms) {
+inline bool within_four_digit_years(std::int64_t ms) {
     static const std::int64_t first = *to_epoch_ms({0, 1, 1});
     static const std::int64_t end = *to_epoch_ms({9999, 12, 31, 23, 59, 59, 999});
     return ms >= first && ms <= end;
 }
 
-constexpr std::array<std::string_view, 12> month_names = {"jan", "feb", "mar", "apr", "may", "jun",
-                                                          "jul", "aug", "sep", "oct", "nov", "dec"};
+inline constexpr std::array<std::string_view, 12> month_names = {
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"};
 
-bool is_alpha(char c) {
+inline bool is_alpha(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-bool is_digit(char c) {
+inline bool is_digit(char c) {
     return c >= '0' && c <= '9';
 }
 
 // 1 to 12 for a three-letter English month name in any case, 0 otherwise.
-int month_number(std::string_view word) {
+inline int month_number(std::string_view word) {
     if (word.size() != 3) {
         return 0;
     }
@@ -172,7 +183,7 @@ int month_number(std::string_view word) {
     return 0;
 }
 
-int to_int(std::string_view digits) {
+inline int to_int(std::string_view digits) {
     int out = 0;
     for (char c : digits) {
         out = out * 10 + (c - '0');
@@ -181,7 +192,8 @@ int to_int(std::string_view digits) {
 }
 
 // One token of an HTTP-date, put where its shape says it belongs.
-bool place_http_date_token(std::string_view token, bool first, civil_time& t, bool& has_time) {
+inline bool place_http_date_token(std::string_view token, bool first, civil_time& t,
+                                  bool& has_time) {
     bool alpha = is_alpha(token.front());
     if (alpha && (first || token == "GMT")) {
         return true;  // the day name, or the zone, which is always GMT
@@ -213,11 +225,14 @@ bool place_http_date_token(std::string_view token, bool first, civil_time& t, bo
     return true;
 }
 
-}  // namespace
+}  // namespace detail
 
-std::optional<iso_instant> parse_iso8601(std::string_view text) {
-    scanner in(text);
-    civil_time t;
+// Reads `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS[.fraction]]` followed by `Z`, `+HH:MM`, `+HHMM`,
+// `+HH` (or `-`), or by nothing, which is read as UTC. Digits past milliseconds are truncated.
+// nullopt when the text is not such a time or names an impossible one (2023-02-29, 24:00).
+inline std::optional<iso_instant> parse_iso8601(std::string_view text) {
+    detail::scanner in(text);
+    detail::civil_time t;
     auto year = in.digits(4);
     auto month = in.accept('-') ? in.digits(2) : std::nullopt;
     auto day = in.accept('-') ? in.digits(2) : std::nullopt;
@@ -229,24 +244,25 @@ std::optional<iso_instant> parse_iso8601(std::string_view text) {
     t.day = *day;
 
     bool date_only = in.done();
-    if (!date_only &&
-        !((in.accept('T') || in.accept('t') || in.accept(' ')) && read_time_of_day(in, t))) {
+    if (!date_only && !((in.accept('T') || in.accept('t') || in.accept(' ')) &&
+                        detail::read_time_of_day(in, t))) {
         return std::nullopt;
     }
-    auto offset = date_only ? std::optional<int>(0) : read_offset(in);
-    auto local = to_epoch_ms(t);
+    auto offset = date_only ? std::optional<int>(0) : detail::read_offset(in);
+    auto local = detail::to_epoch_ms(t);
     if (!offset || !in.done() || !local) {
         return std::nullopt;
     }
 
-    std::int64_t ms = *local - *offset * ms_per_minute;
-    if (!within_four_digit_years(ms)) {
+    std::int64_t ms = *local - *offset * detail::ms_per_minute;
+    if (!detail::within_four_digit_years(ms)) {
         return std::nullopt;
     }
     return iso_instant{ms, date_only};
 }
 
-std::string format_iso8601(std::int64_t ms) {
+// `YYYY-MM-DDTHH:MM:SS.sssZ` for a time from year 0000 to 9999.
+inline std::string format_iso8601(std::int64_t ms) {
     chr::sys_time<chr::milliseconds> at{chr::milliseconds{ms}};
     auto day = chr::floor<chr::days>(at);
     chr::year_month_day ymd{day};
@@ -261,7 +277,8 @@ std::string format_iso8601(std::int64_t ms) {
     return out;
 }
 
-std::optional<std::string> normalize_iso8601(std::string_view text) {
+// The canonical UTC form of an ISO-8601 time; nullopt when parse_iso8601 refuses it.
+inline std::optional<std::string> normalize_iso8601(std::string_view text) {
     auto at = parse_iso8601(text);
     if (!at) {
         return std::nullopt;
@@ -269,8 +286,10 @@ std::optional<std::string> normalize_iso8601(std::string_view text) {
     return format_iso8601(at->ms);
 }
 
-std::optional<std::int64_t> parse_http_date(std::string_view text) {
-    civil_time t;
+// Reads an HTTP-date (RFC 9110): IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, and the obsolete
+// RFC 850 and asctime forms. Milliseconds since the Unix epoch; nullopt when unreadable.
+inline std::optional<std::int64_t> parse_http_date(std::string_view text) {
+    detail::civil_time t;
     bool has_time = false;
     bool first = true;
     std::size_t pos = 0;
@@ -278,7 +297,7 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
         auto end = text.find_first_of(" ,-", pos);
         end = end == std::string_view::npos ? text.size() : end;
         if (end > pos) {
-            if (!place_http_date_token(text.substr(pos, end - pos), first, t, has_time)) {
+            if (!detail::place_http_date_token(text.substr(pos, end - pos), first, t, has_time)) {
                 return std::nullopt;
             }
             first = false;
@@ -288,7 +307,7 @@ std::optional<std::int64_t> parse_http_date(std::string_view text) {
     if (!has_time || t.year == 0 || t.month == 0 || t.day == 0) {
         return std::nullopt;
     }
-    return to_epoch_ms(t);
+    return detail::to_epoch_ms(t);
 }
 
-}  // namespace tributary::satismeter
+}  // namespace tributary::time

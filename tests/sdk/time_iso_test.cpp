@@ -1,12 +1,12 @@
-// iso_time_test.cpp: ISO-8601 and HTTP-date parsing and the canonical UTC format.
-#include "satismeter/iso_time.hpp"
+// time_iso_test.cpp: ISO-8601 and HTTP-date parsing and the canonical UTC format.
+#include <tributary/time.hpp>
 
-#define BOOST_TEST_MODULE satismeter_iso_time
+#define BOOST_TEST_MODULE sdk_time
 #include <boost/test/unit_test.hpp>
 
 #include <string>
 
-namespace sm = tributary::satismeter;
+namespace sm = tributary::time;
 
 namespace {
 
