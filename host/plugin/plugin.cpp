@@ -20,13 +20,21 @@ namespace {
 std::string_view sv(trib_str s) {
     return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.size);
 }
-trib_str ts(std::string_view s) { return trib_str{s.data(), s.size()}; }
+trib_str ts(std::string_view s) {
+    return trib_str{s.data(), s.size()};
+}
 
 // ---- the host API ----------------------------------------------------------------------------
 
-trib_str api_tenant(const trib_call* c) { return ts(c->tenant); }
-trib_str api_installation(const trib_call* c) { return ts(c->installation); }
-trib_str api_config(const trib_call* c) { return ts(c->config_json); }
+trib_str api_tenant(const trib_call* c) {
+    return ts(c->tenant);
+}
+trib_str api_installation(const trib_call* c) {
+    return ts(c->installation);
+}
+trib_str api_config(const trib_call* c) {
+    return ts(c->config_json);
+}
 
 void api_log(const trib_call* c, int32_t level, trib_str message, trib_str fields_json) {
     auto l = static_cast<log::level>(std::clamp<int32_t>(level, 0, 3));
@@ -47,14 +55,16 @@ void api_log(const trib_call* c, int32_t level, trib_str message, trib_str field
     auto extra = boost::json::parse(sv(fields_json), ec);
     if (!ec && extra.is_object()) {
         for (const auto& [k, v] : extra.get_object()) {
-            fields.emplace_back(k, v.is_string() ? std::string(v.get_string())
-                                                 : boost::json::serialize(v));
+            fields.emplace_back(
+                k, v.is_string() ? std::string(v.get_string()) : boost::json::serialize(v));
         }
     }
     log::write(l, sv(message), fields.data(), fields.size());
 }
 
-int64_t api_now_ms(const trib_call*) { return now_ms(); }
+int64_t api_now_ms(const trib_call*) {
+    return now_ms();
+}
 
 void api_set_response(trib_call* c, int32_t status, trib_str content_type, trib_str body) {
     c->responded = true;
@@ -119,11 +129,24 @@ int32_t api_http_fetch(trib_call* c, const trib_fetch_request* request,
 }
 
 const trib_host_api api_table{
-    sizeof(trib_host_api), TRIBUTARY_ABI_MAJOR, TRIBUTARY_ABI_MINOR, &api_tenant,
-    &api_installation,     &api_config,         &api_log,            &api_now_ms,
-    &api_set_response,     &api_set_result,     &api_set_error,      &api_emit_record,
-    &api_commit_page,      &api_checkpoint,     &api_cancelled,      &api_progress,
-    &api_sleep_ms,         &api_http_fetch,
+    sizeof(trib_host_api),
+    TRIBUTARY_ABI_MAJOR,
+    TRIBUTARY_ABI_MINOR,
+    &api_tenant,
+    &api_installation,
+    &api_config,
+    &api_log,
+    &api_now_ms,
+    &api_set_response,
+    &api_set_result,
+    &api_set_error,
+    &api_emit_record,
+    &api_commit_page,
+    &api_checkpoint,
+    &api_cancelled,
+    &api_progress,
+    &api_sleep_ms,
+    &api_http_fetch,
 };
 
 // The smallest descriptor this host can use: ABI 1.0's.
@@ -138,7 +161,9 @@ std::string file_sha256(const std::filesystem::path& file) {
 
 }  // namespace
 
-const trib_host_api& host_api() { return api_table; }
+const trib_host_api& host_api() {
+    return api_table;
+}
 
 // ---- loading ---------------------------------------------------------------------------------
 
@@ -163,7 +188,8 @@ std::shared_ptr<plugin> plugin::load(const manifest& m, const std::filesystem::p
     p->file_ = file;
     try {
         // Local symbols: two connectors may both carry the same inline helpers.
-        p->library_.load(file, boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
+        p->library_.load(file,
+                         boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
     } catch (const std::exception& e) {
         throw fail(std::string("cannot be loaded: ") + e.what());
     }
@@ -219,8 +245,8 @@ void plugin::check_descriptor(const manifest& m) {
         throw plugin_error("connector id '" + id_ + "' disagrees with manifest id '" + m.id + "'");
     }
     if (version_ != m.version) {
-        throw plugin_error("connector version '" + version_ + "' disagrees with manifest version '" +
-                           m.version + "'");
+        throw plugin_error("connector version '" + version_ +
+                           "' disagrees with manifest version '" + m.version + "'");
     }
     if (m.abi_major != TRIBUTARY_ABI_MAJOR || m.abi_minor > TRIBUTARY_ABI_MINOR) {
         throw plugin_error("manifest needs ABI " + std::to_string(m.abi_major) + "." +
@@ -311,9 +337,8 @@ int32_t guard(trib_call& call, F&& f) {
 }  // namespace
 
 int32_t plugin::webhook(trib_call& call, std::string_view route, const trib_http_request& request) {
-    return guard(call, [&] {
-        return descriptor_->handle_webhook(instance_, &call, ts(route), &request);
-    });
+    return guard(
+        call, [&] { return descriptor_->handle_webhook(instance_, &call, ts(route), &request); });
 }
 
 int32_t plugin::action(trib_call& call, std::string_view action, std::string_view params_json) {
@@ -323,9 +348,8 @@ int32_t plugin::action(trib_call& call, std::string_view action, std::string_vie
 }
 
 int32_t plugin::hook(trib_call& call, std::string_view hook, std::string_view input_json) {
-    return guard(call, [&] {
-        return descriptor_->run_hook(instance_, &call, ts(hook), ts(input_json));
-    });
+    return guard(call,
+                 [&] { return descriptor_->run_hook(instance_, &call, ts(hook), ts(input_json)); });
 }
 
 }  // namespace tributary::host

@@ -22,7 +22,9 @@ statement::statement(sqlite3* db, std::string_view sql) : db_(db) {
     }
 }
 
-statement::~statement() { sqlite3_finalize(stmt_); }
+statement::~statement() {
+    sqlite3_finalize(stmt_);
+}
 
 statement& statement::bind(int index, std::int64_t value) {
     if (int rc = sqlite3_bind_int64(stmt_, index, value); rc != SQLITE_OK) {
@@ -80,9 +82,13 @@ bool statement::is_null(int column) const {
     return sqlite3_column_type(stmt_, column) == SQLITE_NULL;
 }
 
-std::int64_t statement::int64(int column) const { return sqlite3_column_int64(stmt_, column); }
+std::int64_t statement::int64(int column) const {
+    return sqlite3_column_int64(stmt_, column);
+}
 
-double statement::real(int column) const { return sqlite3_column_double(stmt_, column); }
+double statement::real(int column) const {
+    return sqlite3_column_double(stmt_, column);
+}
 
 std::string_view statement::text(int column) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
@@ -156,8 +162,12 @@ void database::reset_busy() {
     }
 }
 
-std::int64_t database::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+std::int64_t database::last_insert_rowid() const {
+    return sqlite3_last_insert_rowid(db_);
+}
 
-int database::changes() const { return sqlite3_changes(db_); }
+int database::changes() const {
+    return sqlite3_changes(db_);
+}
 
 }  // namespace tributary::host::sqlite

@@ -109,8 +109,9 @@ std::string seal(std::string_view key, std::string_view plaintext) {
 
     cipher_ctx ctx(EVP_CIPHER_CTX_new());
     int len = 0;
-    bool ok = ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                                        reinterpret_cast<const unsigned char*>(key.data()), out) == 1;
+    bool ok =
+        ctx && EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
+                                  reinterpret_cast<const unsigned char*>(key.data()), out) == 1;
     ok = ok && EVP_EncryptUpdate(ctx.get(), out + nonce_size, &len,
                                  reinterpret_cast<const unsigned char*>(plaintext.data()),
                                  static_cast<int>(plaintext.size())) == 1;
@@ -137,14 +138,15 @@ std::optional<std::string> open(std::string_view key, std::string_view sealed) {
 
     cipher_ctx ctx(EVP_CIPHER_CTX_new());
     int len = 0;
-    bool ok = ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
-                                        reinterpret_cast<const unsigned char*>(key.data()), in) == 1;
+    bool ok =
+        ctx && EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr,
+                                  reinterpret_cast<const unsigned char*>(key.data()), in) == 1;
     ok = ok && EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()), &len,
                                  in + nonce_size, static_cast<int>(text_size)) == 1;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, tag_size,
                                    const_cast<unsigned char*>(in + nonce_size + text_size)) == 1;
-    ok = ok && EVP_DecryptFinal_ex(ctx.get(),
-                                   reinterpret_cast<unsigned char*>(plain.data()) + len, &len) == 1;
+    ok = ok && EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plain.data()) + len,
+                                   &len) == 1;
     if (!ok) {
         return std::nullopt;
     }

@@ -97,7 +97,9 @@ void configure(const options& o) {
     as_json = o.json;
 }
 
-bool enabled(level l) { return static_cast<int>(l) >= min_level.load(); }
+bool enabled(level l) {
+    return static_cast<int>(l) >= min_level.load();
+}
 
 void write(level l, std::string_view message, std::initializer_list<field> fields) {
     write(l, message, fields.begin(), fields.size());
@@ -107,8 +109,8 @@ void write(level l, std::string_view message, const field* fields, std::size_t c
     if (!enabled(l)) {
         return;
     }
-    std::string line = as_json ? json_line(l, message, fields, count)
-                               : text_line(l, message, fields, count);
+    std::string line =
+        as_json ? json_line(l, message, fields, count) : text_line(l, message, fields, count);
     std::lock_guard lock(sink_mutex);
     if (current_sink != nullptr) {
         current_sink(line, sink_user);

@@ -12,9 +12,13 @@ std::int64_t now_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::string format_time_ms(std::int64_t ms) { return time::format_iso8601(ms); }
+std::string format_time_ms(std::int64_t ms) {
+    return time::format_iso8601(ms);
+}
 
-std::string format_day(std::int64_t ms) { return format_time_ms(ms).substr(0, 10); }
+std::string format_day(std::int64_t ms) {
+    return format_time_ms(ms).substr(0, 10);
+}
 
 std::optional<std::int64_t> parse_time_ms(std::string_view iso) {
     auto at = time::parse_iso8601(iso);

@@ -109,7 +109,8 @@ typedef struct trib_host_api {
     /* Installation context. The strings live as long as the call. */
     trib_str (*tenant_id)(const trib_call* call);
     trib_str (*installation_id)(const trib_call* call);
-    trib_str (*config_json)(const trib_call* call); /* the installation's config, secrets included */
+    trib_str (*config_json)(
+        const trib_call* call); /* the installation's config, secrets included */
 
     /* One log line; fields_json is a JSON object of extra key=value fields, or empty. */
     void (*log)(const trib_call* call, int32_t level, trib_str message, trib_str fields_json);

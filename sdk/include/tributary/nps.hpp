@@ -9,7 +9,9 @@ namespace tributary::nps {
 
 enum class category { detractor, passive, promoter };
 
-constexpr bool valid_score(int score) { return score >= 0 && score <= 10; }
+constexpr bool valid_score(int score) {
+    return score >= 0 && score <= 10;
+}
 
 // 9-10 promote, 7-8 are passive, 0-6 detract.
 constexpr category classify(int score) {
