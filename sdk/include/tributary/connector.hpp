@@ -28,12 +28,15 @@ namespace bj = boost::json;
 inline std::string_view view(trib_str s) {
     return s.data == nullptr ? std::string_view() : std::string_view(s.data, s.size);
 }
-inline trib_str str(std::string_view s) { return trib_str{s.data(), s.size()}; }
+inline trib_str str(std::string_view s) {
+    return trib_str{s.data(), s.size()};
+}
 
 // Thrown by a handler to fail its call with a status and a one-line reason.
 class error : public std::runtime_error {
 public:
-    error(trib_status code, const std::string& message) : std::runtime_error(message), code_(code) {}
+    error(trib_status code, const std::string& message)
+        : std::runtime_error(message), code_(code) {}
     trib_status code() const { return code_; }
 
 private:
@@ -93,6 +96,11 @@ struct webhook_response {
     // 400 with a one-line reason, as {"error": reason}.
     static webhook_response bad_request(std::string_view reason) {
         return {400, "application/json", bj::serialize(bj::object{{"error", reason}})};
+    }
+
+    // 401 with a one-line reason, as {"error": reason}: a missing or wrong signature.
+    static webhook_response unauthorized(std::string_view reason) {
+        return {401, "application/json", bj::serialize(bj::object{{"error", reason}})};
     }
 };
 
@@ -157,7 +165,8 @@ public:
     void error(std::string_view m, const bj::object& f = {}) const { log(TRIB_LOG_ERROR, m, f); }
 
     std::chrono::system_clock::time_point now() const {
-        return std::chrono::system_clock::time_point(std::chrono::milliseconds(host_->now_ms(call_)));
+        return std::chrono::system_clock::time_point(
+            std::chrono::milliseconds(host_->now_ms(call_)));
     }
 
     // Hands a normalised record to the host for storing (see docs/sdk.md for its fields).
@@ -187,8 +196,8 @@ public:
     // Waits, waking early on cancellation; false when the job was cancelled.
     bool sleep_for(std::chrono::milliseconds ms) const {
         auto capped = std::min<std::int64_t>(ms.count(), UINT32_MAX);
-        return host_->sleep_ms(call_, static_cast<std::uint32_t>(std::max<std::int64_t>(capped, 0))) ==
-               0;
+        return host_->sleep_ms(call_,
+                               static_cast<std::uint32_t>(std::max<std::int64_t>(capped, 0))) == 0;
     }
 
     // The checkpoint of the last committed page, nullopt when the job starts fresh.
@@ -263,12 +272,15 @@ public:
     const hook_handler* find_hook(std::string_view id) const { return find_in(hooks_, id); }
 
     bj::object describe() const {
-        return {{"webhooks", names(webhooks_)}, {"actions", names(actions_)}, {"hooks", names(hooks_)}};
+        return {
+            {"webhooks", names(webhooks_)}, {"actions", names(actions_)}, {"hooks", names(hooks_)}};
     }
 
 protected:
     // route "" is the default route, /hooks/<connector>/<key>.
-    void webhook(std::string route, webhook_handler h) { webhooks_[std::move(route)] = std::move(h); }
+    void webhook(std::string route, webhook_handler h) {
+        webhooks_[std::move(route)] = std::move(h);
+    }
     void action(std::string id, action_handler h) { actions_[std::move(id)] = std::move(h); }
     void hook(std::string id, hook_handler h) { hooks_[std::move(id)] = std::move(h); }
 
@@ -363,7 +375,8 @@ struct shim {
                 throw tributary::error(TRIB_ERR_NOT_FOUND, "no such action");
             }
             auto parsed = json::parse(view(params_json));
-            bj::object params = (parsed && parsed->is_object()) ? parsed->get_object() : bj::object{};
+            bj::object params =
+                (parsed && parsed->is_object()) ? parsed->get_object() : bj::object{};
             action_context ctx(self->host, call);
             (*handler)(ctx, params);
             return TRIB_OK;
@@ -411,5 +424,5 @@ struct shim {
 // Exports the entry symbol for connector class `type`. Use once, in one source file.
 #define TRIBUTARY_CONNECTOR(type, id, version)                                          \
     extern "C" TRIBUTARY_EXPORT const trib_connector* tributary_connector_entry(void) { \
-        return ::tributary::detail::shim<type>::descriptor(id, version);               \
+        return ::tributary::detail::shim<type>::descriptor(id, version);                \
     }
