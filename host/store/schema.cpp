@@ -8,7 +8,7 @@ namespace tributary::host {
 namespace {
 
 // Each entry moves the schema from version i to i + 1. Never edit a released entry: append.
-constexpr std::array<const char*, 2> migrations = {
+constexpr std::array<const char*, 3> migrations = {
     R"sql(
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
@@ -133,6 +133,40 @@ CREATE TABLE jobs (
 CREATE UNIQUE INDEX jobs_one_active ON jobs(installation_id, action)
     WHERE state IN ('queued', 'running');
 CREATE INDEX jobs_tenant ON jobs(tenant, created_ms);
+)sql",
+    R"sql(
+CREATE TABLE tenant_tokens (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL REFERENCES tenants(id),
+    name TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    revoked_ms INTEGER
+);
+CREATE INDEX tenant_tokens_tenant ON tenant_tokens(tenant);
+
+-- Append-only: every change made through the admin API, secrets masked.
+CREATE TABLE audit_log (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    tenant TEXT,
+    action TEXT NOT NULL,
+    route TEXT NOT NULL,
+    target TEXT,
+    before TEXT,
+    after TEXT
+);
+CREATE INDEX audit_log_tenant ON audit_log(tenant, id);
+
+CREATE TABLE catalog_additions (
+    connector TEXT PRIMARY KEY,
+    manifest_path TEXT,
+    manifest_text TEXT,
+    plugin_dir TEXT NOT NULL,
+    added_ms INTEGER NOT NULL
+);
 )sql",
 };
 

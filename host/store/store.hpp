@@ -135,6 +135,46 @@ struct job_row {
     std::int64_t updated_ms = 0;
 };
 
+struct tenant_row {
+    std::string id;
+    std::string name;
+    std::int64_t created_ms = 0;
+};
+
+// A token that acts for one tenant; only the SHA-256 of the token itself is kept.
+struct tenant_token {
+    std::string id;
+    std::string tenant;
+    std::string name;
+    std::string token_hash;
+    std::string created_by;  // the actor that created it
+    std::int64_t created_ms = 0;
+    std::optional<std::int64_t> revoked_ms;
+};
+
+// One change made through the admin API: who, what, when, and the state before and after with
+// secrets masked and webhook keys left out.
+struct audit_entry {
+    std::int64_t id = 0;
+    std::int64_t at_ms = 0;
+    std::string actor;  // "admin" or "token:<token id>"
+    std::optional<std::string> tenant;
+    std::string action;  // e.g. "installation.update"
+    std::string route;   // e.g. "PATCH /api/v1/tenants/acme/installations/inst_x"
+    std::optional<std::string> target;
+    std::optional<std::string> before;  // JSON
+    std::optional<std::string> after;   // JSON
+};
+
+// A connector added to the catalog after start, kept so that it is loaded again on restart.
+struct catalog_addition {
+    std::string connector;
+    std::optional<std::string> manifest_path;  // read from this file
+    std::optional<std::string> manifest_text;  // or uploaded as this YAML text
+    std::string plugin_dir;                    // relative library paths resolve against it
+    std::int64_t added_ms = 0;
+};
+
 // ---- transactions ----------------------------------------------------------------------------
 
 // Reads, on a connection that sees one consistent snapshot.
@@ -158,7 +198,18 @@ public:
     std::vector<job_row> jobs(std::string_view tenant, std::int64_t limit);
     // The queued or running job of this action for the installation.
     std::optional<std::string> active_job(std::string_view installation, std::string_view action);
+    // The newest job of this action for the installation, whatever its state.
+    std::optional<job_row> last_job(std::string_view installation, std::string_view action);
     std::vector<job_row> unfinished_jobs();
+
+    // Administration (admin_store.cpp).
+    std::vector<tenant_row> tenants();
+    std::optional<tenant_row> tenant(std::string_view id);
+    std::vector<tenant_token> tenant_tokens(std::optional<std::string_view> tenant = {});
+    // Newest first; before_id pages back.
+    std::vector<audit_entry> audit(std::optional<std::string_view> tenant, std::int64_t limit,
+                                   std::optional<std::int64_t> before_id = {});
+    std::vector<catalog_addition> catalog_additions();
 
 protected:
     sqlite::database& db_;
@@ -188,6 +239,13 @@ public:
                            const std::optional<std::string>& checkpoint);
     // false when the job is unknown or already finished.
     bool request_job_cancel(std::string_view id);
+
+    // Administration (admin_store.cpp).
+    void insert_tenant_token(const tenant_token& token);
+    // false when the tenant has no such token or it is already revoked.
+    bool revoke_tenant_token(std::string_view tenant, std::string_view id);
+    std::int64_t insert_audit(const audit_entry& entry);
+    void upsert_catalog_addition(const catalog_addition& addition);
 
 private:
     struct user_score {

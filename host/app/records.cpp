@@ -1,0 +1,147 @@
+// records.cpp: the record contract between connectors and the host.
+#include "app/records.hpp"
+
+#include "util/time.hpp"
+
+#include <tributary/email.hpp>
+#include <tributary/json.hpp>
+#include <tributary/nps.hpp>
+
+namespace tributary::host {
+
+namespace bj = boost::json;
+
+namespace {
+
+std::optional<std::string> optional_text(const bj::object& o, std::string_view key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_string()) {
+        return std::nullopt;
+    }
+    return std::string(it->value().get_string());
+}
+
+}  // namespace
+
+std::optional<nps_record> parse_record(std::string_view connector, std::string_view text,
+                                       std::string& error) {
+    auto parsed = json::parse(text);
+    if (!parsed || !parsed->is_object()) {
+        error = "record is not a JSON object";
+        return std::nullopt;
+    }
+    const auto& o = parsed->get_object();
+    nps_record r;
+    r.source = connector;
+
+    auto type = optional_text(o, "type");
+    if (type && *type != "nps_response") {
+        error = "record type '" + *type + "' is not known";
+        return std::nullopt;
+    }
+    auto id = optional_text(o, "sourceId");
+    if (!id || id->empty() || id->size() > 256) {
+        error = "record sourceId must be a non-empty string";
+        return std::nullopt;
+    }
+    r.source_id = std::move(*id);
+
+    if (auto email = optional_text(o, "email")) {
+        auto normal = normalize_email(*email);
+        if (!normal.empty()) {
+            r.email = std::move(normal);
+        }
+    }
+    r.external_user_id = optional_text(o, "externalUserId");
+    if (auto it = o.find("score"); it != o.end() && !it->value().is_null()) {
+        auto score = json::as_integer(it->value());
+        if (!score || !nps::valid_score(static_cast<int>(*score))) {
+            error = "record score must be an integer from 0 to 10 or null";
+            return std::nullopt;
+        }
+        r.score = static_cast<int>(*score);
+    }
+    r.comment = optional_text(o, "comment");
+
+    r.state = optional_text(o, "state").value_or("completed");
+    if (r.state != "completed" && r.state != "dismissed" && r.state != "pending") {
+        error = "record state must be completed, dismissed or pending";
+        return std::nullopt;
+    }
+    if (auto created = optional_text(o, "created")) {
+        r.created_ms = parse_time_ms(*created);
+        if (!r.created_ms) {
+            error = "record created is not an ISO-8601 time";
+            return std::nullopt;
+        }
+    }
+    r.campaign = optional_text(o, "campaign");
+    r.method = optional_text(o, "method");
+    if (auto it = o.find("raw"); it != o.end()) {
+        r.raw_json = bj::serialize(it->value());
+    } else {
+        r.raw_json = "{}";
+    }
+    return r;
+}
+
+nps_contribution contribution_of(const connector_entry& connector, trib_call& call,
+                                 const nps_record& record, std::string_view record_json) {
+    if (!connector.has_rollup_hook) {
+        bool counts = record.score && record.state != "dismissed";
+        return {counts, record.score.value_or(0)};
+    }
+    call.has_result = false;
+    if (connector.library->hook(call, "nps-rollup", record_json) != TRIB_OK || !call.has_result) {
+        throw std::runtime_error("the nps-rollup hook failed: " + call.error_message);
+    }
+    auto answer = json::parse(call.result);
+    if (!answer) {
+        throw std::runtime_error("the nps-rollup hook answered invalid JSON");
+    }
+    auto counts = json::bool_at(*answer, {"counts"}).value_or(false);
+    auto score = json::integer_at(*answer, {"score"});
+    if (counts && (!score || !nps::valid_score(static_cast<int>(*score)))) {
+        throw std::runtime_error("the nps-rollup hook counted a score outside 0 to 10");
+    }
+    return {counts, counts ? static_cast<int>(*score) : 0};
+}
+
+void stored_counts::add(upsert_outcome o) {
+    switch (o) {
+        case upsert_outcome::inserted:
+            ++inserted;
+            break;
+        case upsert_outcome::updated:
+            ++updated;
+            break;
+        case upsert_outcome::unchanged:
+            ++unchanged;
+            break;
+        case upsert_outcome::stale:
+            ++stale;
+            break;
+    }
+}
+
+std::optional<std::vector<prepared_record>> prepare_records(const connector_entry& connector,
+                                                            trib_call& call, std::string& error) {
+    std::vector<prepared_record> out;
+    out.reserve(call.records.size());
+    for (const auto& text : call.records) {
+        auto record = parse_record(connector.spec.id, text, error);
+        if (!record) {
+            return std::nullopt;
+        }
+        try {
+            auto contribution = contribution_of(connector, call, *record, text);
+            out.push_back({std::move(*record), contribution});
+        } catch (const std::exception& e) {
+            error = e.what();
+            return std::nullopt;
+        }
+    }
+    return out;
+}
+
+}  // namespace tributary::host
