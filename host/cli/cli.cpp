@@ -4,8 +4,8 @@
 #include "cli/command.hpp"
 #include "cli/commands.hpp"
 
-#include <iostream>
 #include <unistd.h>
+#include <iostream>
 
 namespace tributary::host::cli {
 

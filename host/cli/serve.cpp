@@ -4,9 +4,9 @@
 #include "app/app.hpp"
 #include "util/log.hpp"
 
+#include <pthread.h>
 #include <csignal>
 #include <iostream>
-#include <pthread.h>
 
 namespace tributary::host::cli {
 
@@ -24,6 +24,7 @@ Runs the host: admin API, webhooks, jobs.
   --threads N            HTTP worker threads (default 2)
   --body-limit BYTES     largest request body accepted (default 1048576)
   --ca-file FILE         CA bundle for outbound TLS (default: the system store)
+  --key-grace SECONDS    how long a rotated webhook key keeps working (default 86400)
   --log-level LEVEL      debug, info, warn or error (default info)
   --log-json             log JSON lines instead of text
 
@@ -61,16 +62,19 @@ int serve(const std::vector<std::string>& args) {
             o.body_limit = static_cast<std::size_t>(std::max(1024L, std::atol(r.value().c_str())));
         } else if (r.is("--ca-file")) {
             o.ca_file = r.value();
+        } else if (r.is("--key-grace")) {
+            o.key_grace = std::chrono::seconds(std::max(0L, std::atol(r.value().c_str())));
         } else if (r.is("--log-level")) {
             auto v = r.value();
-            lo.min_level = v == "debug"  ? log::level::debug
-                           : v == "warn" ? log::level::warn
+            lo.min_level = v == "debug"   ? log::level::debug
+                           : v == "warn"  ? log::level::warn
                            : v == "error" ? log::level::error
                                           : log::level::info;
         } else if (r.is("--log-json")) {
             lo.json = true;
         } else {
-            return usage_error("serve: unknown option " + r.name() + " (see tributary serve --help)");
+            return usage_error("serve: unknown option " + r.name() +
+                               " (see tributary serve --help)");
         }
         if (r.failed()) {
             return usage_error("serve: " + r.name() + " needs a value");

@@ -2,6 +2,7 @@
 #include "store/store.hpp"
 
 #include "store/schema.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <set>
@@ -35,6 +36,107 @@ void configure_connection(sqlite::database& db) {
     db.exec("PRAGMA temp_store = MEMORY");
     db.exec("PRAGMA cache_size = -16000");
 }
+
+// Once the WAL holds this many pages, a thread of its own copies them into the database file.
+constexpr int checkpoint_pages = 4000;  // 16 MiB of 4 KiB pages
+// Past this the writer copies them itself, so that the WAL stays bounded whatever happens to the
+// background copy.
+constexpr int wal_limit_pages = 32000;
+
+// Copies committed pages from the WAL into the database file off the writer thread. SQLite's own
+// automatic checkpoint runs on the committing connection: every write queued behind it waits
+// while it copies the pages and syncs the database file, which showed as the writer's longest
+// stalls. Here the writer only copies the few pages committed during a background pass; then its
+// next transaction starts the WAL over. Durability is unchanged: commits are synced to the WAL.
+class background_checkpointer {
+public:
+    background_checkpointer(const std::filesystem::path& file, sqlite::database& writer)
+        : writer_(writer), db_(file) {
+        configure_connection(db_);
+        thread_ = std::thread([this] { run(); });
+        sqlite3_wal_hook(writer_.handle(), &background_checkpointer::on_commit, this);
+    }
+
+    ~background_checkpointer() {
+        // Hands checkpoints back to SQLite; this also removes the hook.
+        sqlite3_wal_autocheckpoint(writer_.handle(), 1000);
+        {
+            std::lock_guard lock(mutex_);
+            stopping_ = true;
+        }
+        cv_.notify_one();
+        thread_.join();
+    }
+
+    background_checkpointer(const background_checkpointer&) = delete;
+    background_checkpointer& operator=(const background_checkpointer&) = delete;
+
+private:
+    // Called by SQLite on the writer thread after each commit, with the pages now in the WAL.
+    static int on_commit(void* self, sqlite3* db, const char* name, int pages) {
+        static_cast<background_checkpointer*>(self)->committed(db, name, pages);
+        return SQLITE_OK;
+    }
+
+    void committed(sqlite3* db, const char* name, int pages) {
+        if (pages < checkpoint_pages) {
+            return;
+        }
+        bool finish = false;
+        {
+            std::lock_guard lock(mutex_);
+            if (running_) {
+                return;
+            }
+            finish = passes_ > 0 || pages >= wal_limit_pages;
+            passes_ = 0;
+            if (!finish && !wanted_) {
+                wanted_ = true;
+                cv_.notify_one();
+            }
+        }
+        if (finish) {
+            // Passive: copies what no reader still needs and never waits for one.
+            sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        }
+    }
+
+    void run() {
+        std::unique_lock lock(mutex_);
+        for (;;) {
+            cv_.wait(lock, [this] { return wanted_ || stopping_; });
+            if (stopping_) {
+                return;
+            }
+            wanted_ = false;
+            running_ = true;
+            lock.unlock();
+            int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                               nullptr, nullptr);
+            lock.lock();
+            running_ = false;
+            if (rc == SQLITE_OK) {
+                ++passes_;
+            } else if (rc != SQLITE_BUSY && !warned_) {
+                // The writer's own copy at wal_limit_pages still bounds the WAL.
+                warned_ = true;
+                log::warn("background checkpoint failed; the writer checkpoints alone",
+                          {{"reason", sqlite3_errstr(rc)}});
+            }
+        }
+    }
+
+    sqlite::database& writer_;
+    sqlite::database db_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool wanted_ = false;
+    bool running_ = false;
+    bool stopping_ = false;
+    bool warned_ = false;
+    int passes_ = 0;  // background passes since the writer last finished one
+    std::thread thread_;
+};
 
 }  // namespace
 
@@ -87,10 +189,20 @@ void store::write(write_fn work, done_fn done) {
             return;
         }
     }
-    done(std::make_exception_ptr(std::runtime_error("the store is shutting down")));
+    if (done) {
+        done(std::make_exception_ptr(std::runtime_error("the store is shutting down")));
+    }
 }
 
 void store::writer_loop() {
+    std::optional<background_checkpointer> checkpointer;
+    try {
+        checkpointer.emplace(options_.file, *writer_db_);
+    } catch (const std::exception& e) {
+        // SQLite's automatic checkpoint on the writer stays on: slower, equally durable.
+        log::warn("no background checkpointer; the writer checkpoints alone",
+                  {{"reason", e.what()}});
+    }
     std::vector<pending> batch;
     for (;;) {
         {
@@ -117,23 +229,23 @@ void store::commit_batch(std::vector<pending>& batch) {
     try {
         // Prepared once and cached: these run for every unit, and parsing them each time showed
         // in the writer's profile.
-        db.exec("BEGIN IMMEDIATE");
+        db.prepare("BEGIN IMMEDIATE").run();
         write_txn txn(db);
         for (std::size_t i = 0; i < batch.size(); ++i) {
             // A savepoint per unit: one failing request must not undo its neighbours.
-            db.exec("SAVEPOINT unit");
+            db.prepare("SAVEPOINT unit").run();
             try {
                 batch[i].work(txn);
                 db.reset_busy();
-                db.exec("RELEASE unit");
+                db.prepare("RELEASE unit").run();
             } catch (...) {
                 outcomes[i] = std::current_exception();
                 db.reset_busy();
-                db.exec("ROLLBACK TO unit");
-                db.exec("RELEASE unit");
+                db.prepare("ROLLBACK TO unit").run();
+                db.prepare("RELEASE unit").run();
             }
         }
-        db.exec("COMMIT");
+        db.prepare("COMMIT").run();
     } catch (...) {
         commit_error = std::current_exception();
         db.reset_busy();
@@ -653,6 +765,22 @@ struct stored_response {
     std::string raw;
 };
 
+// The End User's latest score: the response it comes from, or none.
+void write_user_score(sqlite::database& db, std::int64_t user_id, std::optional<int> score,
+                      const std::optional<std::string>& comment,
+                      std::optional<std::int64_t> created,
+                      std::optional<std::string_view> source_id) {
+    db.prepare(
+          "UPDATE end_users SET nps_score = ?, nps_comment = ?, nps_created_ms = ?, "
+          "nps_response_id = ? WHERE id = ?")
+        .bind(1, score)
+        .bind(2, comment)
+        .bind(3, created)
+        .bind(4, source_id)
+        .bind(5, user_id)
+        .run();
+}
+
 // Versions order by state, then the response's own time, then how much was answered.
 std::tuple<int, std::int64_t, int> version_of(std::string_view state, std::int64_t created_ms,
                                               const std::optional<int>& score,
@@ -733,9 +861,18 @@ upsert_outcome write_txn::upsert_response(std::string_view tenant, const nps_rec
             .bind(15, now)
             .bind(16, now)
             .run();
-        std::int64_t row = db_.last_insert_rowid();
+        // What offer_response does, with the values at hand instead of read back from the row
+        // just written: the common path of every new delivery.
         if (user && rollup_score) {
-            offer_response(*user, row);
+            auto current = load_user_score(*user);
+            bool older = current && current->created_ms && current->response_id &&
+                         std::pair<std::int64_t, std::string_view>(created, r.source_id) <
+                             std::pair<std::int64_t, std::string_view>(*current->created_ms,
+                                                                       *current->response_id);
+            if (current && !older) {
+                write_user_score(db_, *user, rollup_score, r.comment, created, r.source_id);
+                apply_to_rollups(tenant, current->company_id, current->score, rollup_score);
+            }
         }
         return upsert_outcome::inserted;
     }
@@ -872,15 +1009,7 @@ void write_txn::set_user_score(const user_score& before, std::optional<std::int6
         t.reset();
     }
 
-    db_.prepare(
-           "UPDATE end_users SET nps_score = ?, nps_comment = ?, nps_created_ms = ?, "
-           "nps_response_id = ? WHERE id = ?")
-        .bind(1, score)
-        .bind(2, comment)
-        .bind(3, created)
-        .bind(4, source_id)
-        .bind(5, before.user_id)
-        .run();
+    write_user_score(db_, before.user_id, score, comment, created, source_id);
     apply_to_rollups(tenant, before.company_id, before.score, score);
 }
 
@@ -925,15 +1054,40 @@ void write_txn::bump_rollup(const char* sql, const std::optional<Key>& key,
     }
 }
 
+namespace {
+
+// Today's UTC date, formatted once a day rather than for every update (writer thread only).
+const std::string& today() {
+    thread_local std::int64_t day = -1;
+    thread_local std::string text;
+    std::int64_t now = now_ms();
+    if (now / 86400000 != day) {
+        day = now / 86400000;
+        text = format_day(now);
+    }
+    return text;
+}
+
+}  // namespace
+
 // The company's figures as of today, kept per day for history.
 void write_txn::record_company_day(std::int64_t company_id) {
+    const auto& day = today();
+    db_.prepare(
+           "UPDATE company_nps_daily SET (promoters, passives, detractors, score_sum) = "
+           "(SELECT promoters, passives, detractors, score_sum FROM companies WHERE id = ?1) "
+           "WHERE company_id = ?1 AND day = ?2")
+        .bind(1, company_id)
+        .bind(2, day)
+        .run();
+    if (db_.changes() > 0) {
+        return;
+    }
     db_.prepare(
            "INSERT INTO company_nps_daily (company_id, day, promoters, passives, detractors, "
            "score_sum) SELECT id, ?, promoters, passives, detractors, score_sum FROM companies "
-           "WHERE id = ? ON CONFLICT (company_id, day) DO UPDATE SET promoters = "
-           "excluded.promoters, passives = excluded.passives, detractors = excluded.detractors, "
-           "score_sum = excluded.score_sum")
-        .bind(1, format_day(now_ms()))
+           "WHERE id = ?")
+        .bind(1, day)
         .bind(2, company_id)
         .run();
 }
@@ -1043,8 +1197,7 @@ std::optional<std::string> read_txn::active_job(std::string_view installation,
     return q.string(0);
 }
 
-std::optional<job_row> read_txn::last_job(std::string_view installation,
-                                          std::string_view action) {
+std::optional<job_row> read_txn::last_job(std::string_view installation, std::string_view action) {
     auto& q = db_.prepare(std::string(job_columns) +
                           "WHERE installation_id = ? AND action = ? "
                           "ORDER BY created_ms DESC, rowid DESC LIMIT 1");
