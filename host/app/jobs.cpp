@@ -27,7 +27,10 @@ class job_runner::context : public action_services {
 public:
     context(job_runner& runner, const job_row& job, std::shared_ptr<const installation_entry> inst,
             std::shared_ptr<running> state)
-        : runner_(runner), job_(job), inst_(std::move(inst)), state_(std::move(state)),
+        : runner_(runner),
+          job_(job),
+          inst_(std::move(inst)),
+          state_(std::move(state)),
           client_(net::client_options{.ca_file = runner.options_.ca_file}),
           started_ms_(now_ms()) {
         checkpoint_ = job.checkpoint.value_or("");
@@ -36,12 +39,18 @@ public:
             progress_ = saved->get_object();
         }
         // Counts carry over a resume; the rate covers this run.
-        for (auto key : {"inserted", "updated", "unchanged", "stale"}) {
-            totals_.push_back(json::integer_at(progress_, {key}).value_or(0));
-        }
+        totals_.inserted = json::integer_at(progress_, {"inserted"}).value_or(0);
+        totals_.updated = json::integer_at(progress_, {"updated"}).value_or(0);
+        totals_.unchanged = json::integer_at(progress_, {"unchanged"}).value_or(0);
+        totals_.stale = json::integer_at(progress_, {"stale"}).value_or(0);
         seen_at_start_ = json::integer_at(progress_, {"responsesSeen"}).value_or(0);
     }
 
+    ~context() override { drain(); }
+
+    // Prepares the page on the job thread and hands it to the writer. The commit runs while the
+    // action fetches the next page; at most one is in flight, so pages commit in order and a
+    // failed commit is reported by the next call (or by drain).
     int32_t commit_page(std::vector<std::string>& records, std::string_view checkpoint,
                         std::string_view progress) override {
         trib_call hook_call = make_call();
@@ -54,32 +63,38 @@ public:
                        {{"job_id", job_.id}, {"connector", job_.connector}, {"reason", error}});
             return TRIB_ERR_INVALID_INPUT;
         }
+        if (int32_t rc = drain(); rc != TRIB_OK) {
+            return rc;
+        }
 
         merge_progress(progress);
-        stored_counts page;
-        std::string job_id = job_.id;
-        std::string tenant = job_.tenant;
-        std::string cp(checkpoint);
-        try {
-            // The page's records and its checkpoint commit together, or neither does.
-            page = runner_.store_.write_sync<stored_counts>([&](write_txn& txn) {
+        auto base = with_totals();
+        auto page = std::make_shared<stored_counts>();
+        {
+            std::lock_guard lock(commit_mutex_);
+            commit_pending_ = true;
+        }
+        // The page's records and its checkpoint commit together, or neither does.
+        runner_.store_.write(
+            [page, base = std::move(base), records = std::move(*prepared), id = job_.id,
+             tenant = job_.tenant, cp = std::string(checkpoint)](write_txn& txn) {
                 stored_counts c;
-                for (const auto& p : *prepared) {
+                for (const auto& p : records) {
                     c.add(txn.upsert_response(tenant, p.record, p.contribution));
                 }
-                txn.save_job_progress(job_id, bj::serialize(with_totals(c)), cp);
-                return c;
-            });
-        } catch (const std::exception& e) {
-            log::error("committing a job page failed", {{"job_id", job_.id}, {"reason", e.what()}});
-            return TRIB_ERR_STORAGE;
-        }
-        totals_[0] += page.inserted;
-        totals_[1] += page.updated;
-        totals_[2] += page.unchanged;
-        totals_[3] += page.stale;
-        checkpoint_ = cp;
+                txn.save_job_progress(id, bj::serialize(add_counts(base, c)), cp);
+                *page = c;
+            },
+            [this, page](std::exception_ptr e) { page_committed(*page, e); });
+        checkpoint_ = std::string(checkpoint);
         return TRIB_OK;
+    }
+
+    // Waits for the page commit in flight; TRIB_ERR_STORAGE if it failed.
+    int32_t drain() {
+        std::unique_lock lock(commit_mutex_);
+        commit_cv_.wait(lock, [this] { return !commit_pending_; });
+        return commit_failed_ ? TRIB_ERR_STORAGE : TRIB_OK;
     }
 
     std::string_view checkpoint() const override { return checkpoint_; }
@@ -93,8 +108,10 @@ public:
     }
 
     void progress(std::string_view progress_json) override {
+        // After the page in flight, or its counts would go back in the job's progress.
+        drain();
         merge_progress(progress_json);
-        std::string text = bj::serialize(with_totals({}));
+        std::string text = bj::serialize(with_totals());
         runner_.store_.write(
             [id = job_.id, text](write_txn& txn) { txn.save_job_progress(id, text, std::nullopt); },
             nullptr);
@@ -110,10 +127,9 @@ public:
     int32_t fetch(const trib_fetch_request& request, trib_fetch_response& response) override {
         net::header_list headers;
         for (std::size_t i = 0; i < request.header_count; ++i) {
-            headers.emplace_back(std::string(request.headers[i].name.data,
-                                             request.headers[i].name.size),
-                                 std::string(request.headers[i].value.data,
-                                             request.headers[i].value.size));
+            headers.emplace_back(
+                std::string(request.headers[i].name.data, request.headers[i].name.size),
+                std::string(request.headers[i].value.data, request.headers[i].value.size));
         }
         last_ = client_.fetch({request.method.data, request.method.size},
                               {request.url.data, request.url.size}, headers,
@@ -153,13 +169,48 @@ private:
         }
     }
 
-    bj::object with_totals(const stored_counts& page) {
+    // Runs on the writer thread, after the commit or its failure.
+    void page_committed(const stored_counts& page, const std::exception_ptr& failure) {
+        if (failure) {
+            try {
+                std::rethrow_exception(failure);
+            } catch (const std::exception& e) {
+                log::error("committing a job page failed",
+                           {{"job_id", job_.id}, {"reason", e.what()}});
+            } catch (...) {
+                log::error("committing a job page failed", {{"job_id", job_.id}});
+            }
+        } else {
+            std::lock_guard lock(progress_mutex_);
+            totals_.inserted += page.inserted;
+            totals_.updated += page.updated;
+            totals_.unchanged += page.unchanged;
+            totals_.stale += page.stale;
+        }
+        std::lock_guard lock(commit_mutex_);
+        commit_failed_ = commit_failed_ || failure != nullptr;
+        commit_pending_ = false;
+        commit_cv_.notify_all();
+    }
+
+    // The progress with the counts of a page added to those committed before it.
+    static bj::object add_counts(bj::object progress, const stored_counts& page) {
+        for (auto [key, n] :
+             {std::pair{"inserted", page.inserted}, std::pair{"updated", page.updated},
+              std::pair{"unchanged", page.unchanged}, std::pair{"stale", page.stale}}) {
+            progress[key] = json::integer_at(progress, {key}).value_or(0) + n;
+        }
+        return progress;
+    }
+
+    // The progress with the counts committed so far, the elapsed time and the rate.
+    bj::object with_totals() {
         std::lock_guard lock(progress_mutex_);
         bj::object out = progress_;
-        out["inserted"] = totals_[0] + page.inserted;
-        out["updated"] = totals_[1] + page.updated;
-        out["unchanged"] = totals_[2] + page.unchanged;
-        out["stale"] = totals_[3] + page.stale;
+        out["inserted"] = totals_.inserted;
+        out["updated"] = totals_.updated;
+        out["unchanged"] = totals_.unchanged;
+        out["stale"] = totals_.stale;
         double elapsed = static_cast<double>(now_ms() - started_ms_) / 1000.0;
         auto seen = json::integer_at(progress_, {"responsesSeen"}).value_or(0) - seen_at_start_;
         out["elapsedSeconds"] = std::round(elapsed * 10.0) / 10.0;
@@ -178,7 +229,12 @@ private:
     std::string checkpoint_;
     std::mutex progress_mutex_;
     bj::object progress_;
-    std::vector<std::int64_t> totals_;
+    stored_counts totals_;  // committed so far
+
+    std::mutex commit_mutex_;
+    std::condition_variable commit_cv_;
+    bool commit_pending_ = false;
+    bool commit_failed_ = false;
     net::fetch_result last_;
     std::vector<trib_header> last_headers_;
 };
@@ -207,7 +263,9 @@ std::string continued_progress(const job_row& last) {
 job_runner::job_runner(app& host, store& s, job_runner_options options)
     : host_(host), store_(s), options_(std::move(options)) {}
 
-job_runner::~job_runner() { stop(); }
+job_runner::~job_runner() {
+    stop();
+}
 
 void job_runner::start() {
     auto unfinished = store_.read([](read_txn& txn) { return txn.unfinished_jobs(); });
@@ -285,12 +343,31 @@ job_start job_runner::submit(const std::string& tenant, const std::string& insta
 }
 
 bool job_runner::cancel(const std::string& job_id) {
-    bool requested = store_.write_sync<bool>(
-        [&](write_txn& txn) { return txn.request_job_cancel(job_id); });
-    std::lock_guard lock(mutex_);
-    if (auto it = running_.find(job_id); it != running_.end()) {
-        it->second->cancel = true;
-        it->second->wake.notify_all();
+    bool requested =
+        store_.write_sync<bool>([&](write_txn& txn) { return txn.request_job_cancel(job_id); });
+    bool running = false;
+    {
+        std::lock_guard lock(mutex_);
+        if (auto it = running_.find(job_id); it != running_.end()) {
+            it->second->cancel = true;
+            it->second->wake.notify_all();
+            running = true;
+        }
+    }
+    // A job still waiting for a worker ends now, so that the action can be started again at
+    // once. A worker that took it meanwhile sees the request and ends it the same way.
+    if (requested && !running) {
+        bool ended = store_.write_sync<bool>([&](write_txn& txn) {
+            auto job = txn.job(job_id);
+            if (!job || job->state != "queued") {
+                return false;
+            }
+            txn.set_job_state(job_id, "cancelled");
+            return true;
+        });
+        if (ended) {
+            log::info("job finished", {{"job_id", job_id}, {"state", "cancelled"}});
+        }
     }
     return requested;
 }
@@ -376,6 +453,11 @@ void job_runner::run(const std::string& job_id) {
     trib_call call = ctx.make_call();
     call.action = &ctx;
     int32_t rc = inst->connector->library->action(call, job->action, job->params);
+    // The last page's commit lands before the job ends, whatever the outcome.
+    if (ctx.drain() != TRIB_OK && rc == TRIB_OK) {
+        rc = TRIB_ERR_STORAGE;
+        call.error_message = "the host could not commit the page";
+    }
 
     bool shutting_down = false;
     {

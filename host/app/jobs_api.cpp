@@ -67,7 +67,8 @@ void app::start_action(request& req, const std::string& tenant, const std::strin
         std::string error;
         auto body = parse_body(req, error);
         if (!body || !body->is_object()) {
-            respond(error_response(req, status::bad_request, body ? "expected a JSON object" : error));
+            respond(
+                error_response(req, status::bad_request, body ? "expected a JSON object" : error));
             return;
         }
         if (auto p = body->get_object().find("params"); p != body->get_object().end()) {
@@ -88,8 +89,8 @@ void app::start_action(request& req, const std::string& tenant, const std::strin
         return;
     }
 
-    auto started = jobs_->submit(tenant, id, inst->record.connector, action,
-                                 bj::serialize(checked.config));
+    auto started =
+        jobs_->submit(tenant, id, inst->record.connector, action, bj::serialize(checked.config));
     if (started.conflict_id) {
         respond(json_response(req, status::conflict,
                               bj::object{{"error", "a job of this action is already running"},

@@ -39,6 +39,8 @@ struct settings {
 
 // Where the job stands; a checkpoint carries all of it.
 struct position {
+    std::string project_id;  // the project and server the cursor belongs to
+    std::string base_url;
     std::optional<std::string> cursor;
     std::string start_date;
     std::string end_date;
@@ -125,7 +127,7 @@ std::optional<iso_instant> read_date_param(const bj::object& params, std::string
 }
 
 // The export window of a fresh job: `until` given as a bare date includes that whole day.
-position fresh_position(const action_context& ctx, const bj::object& params) {
+position fresh_position(const action_context& ctx, const settings& s, const bj::object& params) {
     auto since = read_date_param(params, "since");
     auto until = read_date_param(params, "until");
     std::int64_t end_ms =
@@ -138,6 +140,8 @@ position fresh_position(const action_context& ctx, const bj::object& params) {
     }
 
     position p;
+    p.project_id = s.project_id;
+    p.base_url = s.base_url;
     p.start_date = since ? format_iso8601(since->ms) : std::string(default_start_date);
     p.end_date = format_iso8601(end_ms);
     return p;
@@ -149,7 +153,7 @@ std::optional<std::string> optional_string(const bj::value& root, std::string_vi
 }
 
 // The position a rerun of this job resumes from; a null cursor means the last page was done.
-std::optional<position> resumed_position(const action_context& ctx) {
+std::optional<position> resumed_position(const action_context& ctx, const settings& s) {
     auto saved = ctx.checkpoint();
     if (!saved) {
         return std::nullopt;
@@ -160,8 +164,17 @@ std::optional<position> resumed_position(const action_context& ctx) {
         ctx.warn("starting afresh: the checkpoint has no export window");
         return std::nullopt;
     }
+    // A cursor means nothing to another project or server: the connection was changed since.
+    auto project = optional_string(*saved, "projectId");
+    auto base_url = optional_string(*saved, "baseUrl");
+    if ((project && *project != s.project_id) || (base_url && *base_url != s.base_url)) {
+        ctx.warn("starting afresh: the checkpoint belongs to another project or API base URL");
+        return std::nullopt;
+    }
 
     position p;
+    p.project_id = s.project_id;
+    p.base_url = s.base_url;
     p.start_date = std::move(*start);
     p.end_date = std::move(*end);
     p.cursor = optional_string(*saved, "cursor");
@@ -179,7 +192,9 @@ bj::value or_null(const std::optional<std::string>& text) {
 }
 
 bj::value to_checkpoint(const position& p) {
-    return bj::object{{"cursor", or_null(p.cursor)},
+    return bj::object{{"projectId", p.project_id},
+                      {"baseUrl", p.base_url},
+                      {"cursor", or_null(p.cursor)},
                       {"startDate", p.start_date},
                       {"endDate", p.end_date},
                       {"pages", p.pages},
@@ -243,6 +258,13 @@ tributary::error unknown_project(std::string_view project_id) {
                    " (HTTP 404). Check the Project ID in this connection's settings.");
 }
 
+tributary::error certificate_refused(const std::string& reason) {
+    return tributary::error(TRIB_ERR_REMOTE,
+                            "SatisMeter's TLS certificate was not accepted: " + reason +
+                                ". Check the API base URL; a server whose certificate comes from a "
+                                "private authority needs the host started with --ca-file.");
+}
+
 // How long a 429 asks to wait: Retry-After in seconds or as an HTTP-date, capped.
 std::optional<milliseconds> retry_after(const fetch_response& answer, const action_context& ctx,
                                         milliseconds cap) {
@@ -295,6 +317,10 @@ attempt try_page(action_context& ctx, const fetch_request& request, const settin
     if (status == 0) {
         std::string reason =
             answer.transport_error.empty() ? "no connection" : answer.transport_error;
+        // Another try meets the same certificate: fail at once.
+        if (reason.find("certificate verify failed") != std::string::npos) {
+            throw certificate_refused(reason);
+        }
         return {std::nullopt, "network error (" + reason + ")", std::nullopt};
     }
     if (status == 401 || status == 403) {
@@ -405,8 +431,8 @@ void emit_page(action_context& ctx, bj::value& page, position& p) {
 void pull_historical_nps(action_context& ctx, const bj::object& params,
                          const backfill_options& options) {
     settings s = read_settings(ctx);
-    auto resumed = resumed_position(ctx);
-    position p = resumed ? std::move(*resumed) : fresh_position(ctx, params);
+    auto resumed = resumed_position(ctx, s);
+    position p = resumed ? std::move(*resumed) : fresh_position(ctx, s, params);
 
     while (!p.finished) {
         if (ctx.cancelled()) {

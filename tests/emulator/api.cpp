@@ -184,6 +184,7 @@ std::string fault_plan_from_json(const json::object& in, fault_plan& out) {
         {"serverErrorStatus", &fault_plan::server_error_status},
         {"drop", &fault_plan::drop},
         {"truncate", &fault_plan::truncate},
+        {"malformed", &fault_plan::malformed},
         {"slow", &fault_plan::slow},
         {"failPage", &fault_plan::fail_page},
         {"failPageStatus", &fault_plan::fail_page_status},
@@ -267,6 +268,7 @@ api::fault_kind api::take_fault(fault_plan& plan) {
         {&plan.server_error, fault_kind::server_error},
         {&plan.drop, fault_kind::drop},
         {&plan.truncate, fault_kind::truncate},
+        {&plan.malformed, fault_kind::malformed},
         {&plan.slow, fault_kind::slow},
     };
     for (auto& [count, kind] : order) {
@@ -298,6 +300,10 @@ reply api::apply_fault(fault_kind kind, const fault_plan& plan, const http_reque
             break;
         case fault_kind::truncate:
             normal.how = delivery::truncate;
+            break;
+        case fault_kind::malformed:
+            normal.response.body() = "<html><body>Bad gateway</body></html>";
+            normal.response.prepare_payload();
             break;
         case fault_kind::slow:
             normal.delay = plan.slow_delay;

@@ -47,7 +47,16 @@ public:
     void count_connection();
 
 private:
-    enum class fault_kind { none, rate_limit, rate_limit_date, server_error, drop, truncate, slow };
+    enum class fault_kind {
+        none,
+        rate_limit,
+        rate_limit_date,
+        server_error,
+        drop,
+        truncate,
+        malformed,
+        slow
+    };
 
     reply serve_responses(const http_request& req, bool v3, std::string_view path,
                           boost::urls::params_view query);

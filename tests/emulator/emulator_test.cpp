@@ -430,6 +430,18 @@ BOOST_AUTO_TEST_CASE(takes_faults_and_reports_stats_over_http) {
                R"({"requests":5,"responsesRequests":3,"connections":1,"faultsInjected":2})");
 }
 
+BOOST_AUTO_TEST_CASE(answers_a_body_that_is_not_json_when_malformed) {
+    auto set =
+        client.fetch("POST", emulator.base_url() + "/_emulator/faults", {}, R"({"malformed": 1})");
+    auto broken = responses("pageSize=1");
+    auto fine = responses("pageSize=1");
+
+    BOOST_TEST(set.status == 200);
+    BOOST_TEST(broken.status == 200);
+    BOOST_TEST(broken.body == "<html><body>Bad gateway</body></html>");
+    BOOST_TEST(fine.body.starts_with("{\"data\":["));
+}
+
 BOOST_AUTO_TEST_CASE(rejects_unknown_faults) {
     auto r =
         client.fetch("POST", emulator.base_url() + "/_emulator/faults", {}, R"({"explode": 1})");

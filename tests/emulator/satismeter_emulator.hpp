@@ -18,7 +18,8 @@ namespace tributary::emulator {
 struct emulator_options {
     dataset_options data;
     std::string api_key = "emulator-read-key";
-    std::string write_key = "wk-0123456789abc";  // refused like any other key; never the API key
+    // Shaped like SatisMeter's (16 letters and digits); refused like any other key.
+    std::string write_key = "Wk3xP0aL9mQ2vR7t";
     std::string listen_address = "127.0.0.1";
     unsigned short port = 0;
     std::optional<std::filesystem::path> tls_cert;  // PEM; both set: serve HTTPS
@@ -34,9 +35,10 @@ struct fault_plan {
     int retry_after_seconds = 1;
     int server_error = 0;  // answers server_error_status
     int server_error_status = 500;
-    int drop = 0;      // closes the connection without an answer
-    int truncate = 0;  // sends half the body under the full Content-Length, then closes
-    int slow = 0;      // answers after slow_delay
+    int drop = 0;       // closes the connection without an answer
+    int truncate = 0;   // sends half the body under the full Content-Length, then closes
+    int malformed = 0;  // answers 200 with a complete body that is not JSON
+    int slow = 0;       // answers after slow_delay
     std::chrono::milliseconds slow_delay{0};
     int fail_page = 0;  // 1-based page of a paged query that fails, 0: none
     int fail_page_status = 500;

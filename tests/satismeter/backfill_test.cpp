@@ -112,7 +112,8 @@ BOOST_AUTO_TEST_CASE(pages_through_the_export_and_commits_each_page) {
     BOOST_TEST(host.commits()[1].records == records_of(last_page),
                boost::test_tools::per_element());
     BOOST_TEST(host.commits()[0].checkpoint == bj::parse(R"({
-        "cursor": "WzE2OTg1MTYyMDAwMDBd", "startDate": "2000-01-01T00:00:00.000Z",
+        "projectId": "5f1e2d3c4b5a697887766554",
+        "baseUrl": "https://app.satismeter.com", "cursor": "WzE2OTg1MTYyMDAwMDBd", "startDate": "2000-01-01T00:00:00.000Z",
         "endDate": "2024-04-01T00:00:00.000Z", "pages": 1, "seen": 2, "skipped": 0,
         "oldest": "2023-10-28T17:30:00.000Z", "newest": "2023-11-02T10:00:00.000Z" })"));
     BOOST_TEST(host.commits()[0].progress == bj::parse(R"({
@@ -120,7 +121,8 @@ BOOST_AUTO_TEST_CASE(pages_through_the_export_and_commits_each_page) {
         "oldestResponse": "2023-10-28T17:30:00.000Z",
         "newestResponse": "2023-11-02T10:00:00.000Z" })"));
     BOOST_TEST(host.commits()[1].checkpoint == bj::parse(R"({
-        "cursor": null, "startDate": "2000-01-01T00:00:00.000Z",
+        "projectId": "5f1e2d3c4b5a697887766554",
+        "baseUrl": "https://app.satismeter.com", "cursor": null, "startDate": "2000-01-01T00:00:00.000Z",
         "endDate": "2024-04-01T00:00:00.000Z", "pages": 2, "seen": 3, "skipped": 0,
         "oldest": "2023-09-14T08:05:00.000Z", "newest": "2023-11-02T10:00:00.000Z" })"));
     BOOST_TEST(host.commits()[1].progress == bj::parse(R"({
@@ -205,7 +207,8 @@ BOOST_AUTO_TEST_CASE(resumes_from_the_checkpoint_cursor_and_window) {
                boost::test_tools::per_element());
     BOOST_TEST_REQUIRE(host.commits().size() == 1u);
     BOOST_TEST(host.commits()[0].checkpoint == bj::parse(R"({
-        "cursor": null, "startDate": "2023-01-01T00:00:00.000Z",
+        "projectId": "5f1e2d3c4b5a697887766554",
+        "baseUrl": "https://app.satismeter.com", "cursor": null, "startDate": "2023-01-01T00:00:00.000Z",
         "endDate": "2023-12-31T23:59:59.999Z", "pages": 2, "seen": 3, "skipped": 1,
         "oldest": "2023-09-14T08:05:00.000Z", "newest": "2023-11-02T10:00:00.000Z" })"));
 }
@@ -219,6 +222,43 @@ BOOST_AUTO_TEST_CASE(a_checkpoint_past_the_last_page_fetches_nothing) {
     BOOST_TEST(result.status == TRIB_OK);
     BOOST_TEST(host.requests().empty());
     BOOST_TEST(host.commits().empty());
+}
+
+BOOST_AUTO_TEST_CASE(starts_afresh_when_the_checkpoint_belongs_to_another_project) {
+    host.set_checkpoint(bj::parse(R"({
+        "projectId": "0123456789abcdef01234567", "baseUrl": "https://app.satismeter.com",
+        "cursor": "WzE2OTg1MTYyMDAwMDBd", "startDate": "2023-01-01T00:00:00.000Z",
+        "endDate": "2023-12-31T23:59:59.999Z", "pages": 1, "seen": 2, "skipped": 0,
+        "oldest": null, "newest": null })"));
+    host.script_fetch(tt::fetch_reply::ok(last_page));
+
+    auto result = run();
+
+    BOOST_TEST(result.status == TRIB_OK);
+    BOOST_TEST(urls() == (std::vector<std::string>{first_page_url}),
+               boost::test_tools::per_element());
+    BOOST_TEST_REQUIRE(host.commits().size() == 1u);
+    BOOST_TEST(host.commits()[0].progress.at("pages") == bj::value(1));
+}
+
+BOOST_AUTO_TEST_CASE(starts_afresh_when_the_checkpoint_belongs_to_another_server) {
+    host.set_config(
+        {{"projectId", project_id}, {"apiKey", api_key}, {"baseUrl", "http://127.0.0.1:8123"}});
+    host.set_checkpoint(bj::parse(R"({
+        "projectId": "5f1e2d3c4b5a697887766554", "baseUrl": "https://app.satismeter.com",
+        "cursor": "WzE2OTg1MTYyMDAwMDBd", "startDate": "2023-01-01T00:00:00.000Z",
+        "endDate": "2023-12-31T23:59:59.999Z", "pages": 1, "seen": 2, "skipped": 0,
+        "oldest": null, "newest": null })"));
+    host.script_fetch(tt::fetch_reply::ok(last_page));
+
+    auto result = run();
+
+    BOOST_TEST(result.status == TRIB_OK);
+    BOOST_TEST_REQUIRE(host.requests().size() == 1u);
+    BOOST_TEST(host.requests()[0].url ==
+               "http://127.0.0.1:8123/api/v3/projects/5f1e2d3c4b5a697887766554/responses"
+               "?startDate=2000-01-01T00%3A00%3A00.000Z&endDate=2024-04-01T00%3A00%3A00.000Z"
+               "&pageSize=100");
 }
 
 BOOST_AUTO_TEST_CASE(skips_a_response_it_cannot_use_and_counts_it) {
@@ -439,6 +479,23 @@ BOOST_AUTO_TEST_CASE(retries_transport_failures) {
     BOOST_TEST(result.error ==
                "SatisMeter export failed after 6 tries: network error (connection refused)");
     BOOST_TEST(host.requests().size() == 6u);
+}
+
+BOOST_AUTO_TEST_CASE(fails_at_once_when_the_certificate_is_refused) {
+    host.script_fetch(tt::fetch_reply::transport_failure(
+        "TLS handshake with app.satismeter.com failed: certificate verify failed: "
+        "self-signed certificate"));
+
+    auto result = run();
+
+    BOOST_TEST(result.status == TRIB_ERR_REMOTE);
+    BOOST_TEST(result.error ==
+               "SatisMeter's TLS certificate was not accepted: TLS handshake with "
+               "app.satismeter.com failed: certificate verify failed: self-signed certificate. "
+               "Check the API base URL; a server whose certificate comes from a private "
+               "authority needs the host started with --ca-file.");
+    BOOST_TEST(host.requests().size() == 1u);
+    BOOST_TEST(host.sleeps().empty());
 }
 
 BOOST_AUTO_TEST_CASE(fails_at_once_on_another_client_error) {
