@@ -88,7 +88,7 @@ std::uint16_t app::start() {
     load_catalog();
     load_installations();
     load_tokens();
-    jobs_ = std::make_unique<job_runner>(*this, *store_, job_runner_options{1, options_.ca_file});
+    jobs_ = std::make_unique<job_runner>(*this, *store_, job_runner_options{options_.job_workers, options_.ca_file});
     jobs_->start();
 
     http::server_options so;

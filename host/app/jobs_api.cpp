@@ -61,7 +61,7 @@ void app::start_action(request& req, const std::string& tenant, const std::strin
         return;
     }
 
-    // The body is {"params": {...}}; an empty body means no parameters.
+    // The body is {"params": {...}} or the parameters alone; empty means none.
     bj::object params;
     if (!req.body().empty()) {
         std::string error;
@@ -77,6 +77,9 @@ void app::start_action(request& req, const std::string& tenant, const std::strin
                 return;
             }
             params = p->value().get_object();
+        } else {
+            // The parameters given bare, {"since": ...}: validated the same way.
+            params = body->get_object();
         }
     }
     auto checked = validate_config(spec->params, params);

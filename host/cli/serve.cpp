@@ -25,6 +25,7 @@ Runs the host: admin API, webhooks, jobs.
   --body-limit BYTES     largest request body accepted (default 1048576)
   --ca-file FILE         CA bundle for outbound TLS (default: the system store)
   --key-grace SECONDS    how long a rotated webhook key keeps working (default 86400)
+  --job-workers N        jobs (such as backfills) that run at once (default 2)
   --log-level LEVEL      debug, info, warn or error (default info)
   --log-json             log JSON lines instead of text
 
@@ -62,6 +63,8 @@ int serve(const std::vector<std::string>& args) {
             o.body_limit = static_cast<std::size_t>(std::max(1024L, std::atol(r.value().c_str())));
         } else if (r.is("--ca-file")) {
             o.ca_file = r.value();
+        } else if (r.is("--job-workers")) {
+            o.job_workers = static_cast<std::size_t>(std::max(1L, std::atol(r.value().c_str())));
         } else if (r.is("--key-grace")) {
             o.key_grace = std::chrono::seconds(std::max(0L, std::atol(r.value().c_str())));
         } else if (r.is("--log-level")) {
