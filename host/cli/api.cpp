@@ -1,5 +1,6 @@
 // api.cpp: calls to the admin API from the CLI, and printing their answers and failures.
 #include "cli/api.hpp"
+#include "app/json_io.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -48,7 +49,7 @@ api_answer api_client::call(std::string_view method, std::string_view path,
     std::string text;
     if (body) {
         headers.emplace_back("Content-Type", "application/json");
-        text = bj::serialize(*body);
+        text = to_json_text(*body);
     }
     auto result = client_->fetch(method, url_ + std::string(path), headers, text);
 
@@ -155,7 +156,7 @@ int request_and_show(const invocation& inv, std::string_view method, const std::
         return report_failure(*api, answer);
     }
     if (inv.json()) {
-        std::cout << bj::serialize(answer.body) << "\n";
+        std::cout << to_json_text(answer.body) << "\n";
     } else {
         show(answer.body);
     }
@@ -171,7 +172,7 @@ std::string text_of(const bj::value& v) {
     if (v.is_null()) {
         return "-";
     }
-    return bj::serialize(v);
+    return to_json_text(v);
 }
 
 std::string field_text(const bj::value& v, std::string_view key) {

@@ -1,5 +1,6 @@
 // connectors.cpp: `tributary connector`: the catalog, its reload, and installing a manifest.
 #include "cli/api.hpp"
+#include "app/json_io.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -78,7 +79,7 @@ int connector_reload(const invocation& inv) {
         return report_failure(*api, answer);
     }
     if (inv.json()) {
-        std::cout << bj::serialize(answer.body) << "\n";
+        std::cout << to_json_text(answer.body) << "\n";
     } else {
         show_report(answer.body);
     }

@@ -1,5 +1,6 @@
 // health.cpp: `tributary health`: is the host up, and ready (storage reachable, plugins loaded).
 #include "cli/api.hpp"
+#include "app/json_io.hpp"
 
 #include <iostream>
 
@@ -17,7 +18,7 @@ int health(const invocation& inv) {
     }
     auto ready = api.call("GET", "/readyz");
     if (inv.json()) {
-        std::cout << bj::serialize(bj::object{{"healthz", up.body}, {"readyz", ready.body}})
+        std::cout << to_json_text(bj::object{{"healthz", up.body}, {"readyz", ready.body}})
                   << "\n";
     } else {
         std::cout << "up: " << (up.ok() ? "yes" : "no") << "\n"

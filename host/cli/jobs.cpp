@@ -1,5 +1,6 @@
 // jobs.cpp: `tributary job` and `tributary action`: running connector actions as jobs.
 #include "cli/api.hpp"
+#include "app/json_io.hpp"
 #include "cli/watch.hpp"
 
 #include <unistd.h>
@@ -107,7 +108,7 @@ int action_run(const invocation& inv) {
     bool wait = inv.has("--wait") || (!inv.has("--no-wait") && isatty(STDOUT_FILENO));
     if (!wait) {
         if (inv.json()) {
-            std::cout << bj::serialize(answer.body) << "\n";
+            std::cout << to_json_text(answer.body) << "\n";
         } else {
             std::cout << "started job " << job_id << "; follow it with: tributary job watch "
                       << job_id << "\n";

@@ -1,5 +1,6 @@
 // tenants.cpp: `tributary tenant`, `tributary token` and `tributary audit`.
 #include "cli/api.hpp"
+#include "app/json_io.hpp"
 
 #include <iostream>
 
@@ -88,9 +89,9 @@ std::string change_text(const bj::value& entry) {
     bool has_before = before && !before->is_null();
     bool has_after = after && !after->is_null();
     if (has_before && has_after) {
-        return bj::serialize(*before) + " -> " + bj::serialize(*after);
+        return to_json_text(*before) + " -> " + to_json_text(*after);
     }
-    return has_after ? bj::serialize(*after) : has_before ? bj::serialize(*before) + " -> -" : "-";
+    return has_after ? to_json_text(*after) : has_before ? to_json_text(*before) + " -> -" : "-";
 }
 
 int audit_list(const invocation& inv) {

@@ -1,5 +1,6 @@
 // watch.cpp: a live progress line for a job, Ctrl-C handling (cancel or detach), a summary.
 #include "cli/watch.hpp"
+#include "app/json_io.hpp"
 
 #include "util/time.hpp"
 
@@ -165,7 +166,7 @@ private:
 
 int finish(const bj::value& job, const watch_options& options, bool interrupted_by_user) {
     if (options.json) {
-        std::cout << bj::serialize(job) << "\n";
+        std::cout << to_json_text(job) << "\n";
     } else {
         std::cout << job_summary(job) << "\n";
     }
