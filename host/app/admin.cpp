@@ -49,27 +49,26 @@ void write_then_answer(store& s, const http::request& req, http::responder respo
     auto result = std::make_shared<std::optional<R>>();
     auto version = req.version();
     auto keep_alive = req.keep_alive();
-    s.write([work = std::move(work), result](write_txn& txn) { *result = work(txn); },
-            [respond = std::move(respond), answer = std::move(answer), result, version,
-             keep_alive](std::exception_ptr e) mutable {
-                if (!e) {
-                    respond(answer(**result));
-                    return;
-                }
-                try {
-                    std::rethrow_exception(e);
-                } catch (const invalid_input& bad) {
-                    respond(http::make_json_response(
-                        version, keep_alive, status::bad_request,
-                        to_json_text(bj::object{{"error", bad.what()}})));
-                    return;
-                } catch (...) {
-                }
-                log::error("admin write failed", {{"reason", error_text(e)}});
-                respond(http::make_json_response(version, keep_alive,
-                                                 status::service_unavailable,
-                                                 R"({"error":"storage unavailable"})"));
-            });
+    s.write(
+        [work = std::move(work), result](write_txn& txn) { *result = work(txn); },
+        [respond = std::move(respond), answer = std::move(answer), result, version,
+         keep_alive](std::exception_ptr e) mutable {
+            if (!e) {
+                respond(answer(**result));
+                return;
+            }
+            try {
+                std::rethrow_exception(e);
+            } catch (const invalid_input& bad) {
+                respond(http::make_json_response(version, keep_alive, status::bad_request,
+                                                 to_json_text(bj::object{{"error", bad.what()}})));
+                return;
+            } catch (...) {
+            }
+            log::error("admin write failed", {{"reason", error_text(e)}});
+            respond(http::make_json_response(version, keep_alive, status::service_unavailable,
+                                             R"({"error":"storage unavailable"})"));
+        });
 }
 
 bj::object counts_json(const upsert_counts& c) {
@@ -275,8 +274,8 @@ void app::upsert_end_users(request& req, const std::string& tenant, http::respon
         auto email = o ? string_field(*o, "email") : std::nullopt;
         std::string normal = email ? normalize_email(*email) : "";
         if (!plausible_email(normal)) {
-            errors.push_back(bj::object{{"field", at + ".email"},
-                                        {"message", "expected an email address"}});
+            errors.push_back(
+                bj::object{{"field", at + ".email"}, {"message", "expected an email address"}});
             continue;
         }
         end_user_input u;
@@ -322,10 +321,9 @@ void app::upsert_end_users(request& req, const std::string& tenant, http::respon
         });
 }
 
-app::response app::get_end_user(request& req, const std::string& tenant,
-                                 const std::string& email) {
-    auto user = store_->read(
-        [&](read_txn& txn) { return txn.end_user(tenant, normalize_email(email)); });
+app::response app::get_end_user(request& req, const std::string& tenant, const std::string& email) {
+    auto user =
+        store_->read([&](read_txn& txn) { return txn.end_user(tenant, normalize_email(email)); });
     if (!user) {
         return error_response(req, status::not_found, "no such End User");
     }
@@ -421,9 +419,12 @@ bj::object app::installation_json(const installation& inst, const manifest* m) c
         auto plain = bj::parse(open_config(*m, inst.config));
         config = mask_secrets(m->config, plain.get_object());
     }
-    return {{"id", inst.id},           {"tenant", inst.tenant},
-            {"connector", inst.connector}, {"enabled", inst.enabled},
-            {"config", std::move(config)}, {"createdAt", inst.created_at},
+    return {{"id", inst.id},
+            {"tenant", inst.tenant},
+            {"connector", inst.connector},
+            {"enabled", inst.enabled},
+            {"config", std::move(config)},
+            {"createdAt", inst.created_at},
             {"updatedAt", inst.updated_at}};
 }
 
@@ -479,8 +480,8 @@ void app::create_installation(request& req, const std::string& tenant, http::res
             txn.insert_audit(record);
             return stored;
         },
-        [this, url, version = req.version(), keep_alive = req.keep_alive()](
-            const installation& stored) {
+        [this, url, version = req.version(),
+         keep_alive = req.keep_alive()](const installation& stored) {
             publish(stored);
             log::info("installation created", {{"tenant", stored.tenant},
                                                {"connector", stored.connector},
@@ -607,8 +608,7 @@ void app::delete_installation(request& req, const std::string& tenant, const std
             unpublish(id);
             jobs_->cancel_installation(id);
             log::info("installation removed", {{"installation", id}});
-            return http::make_json_response(version, keep_alive, status::ok,
-                                            R"({"deleted":true})");
+            return http::make_json_response(version, keep_alive, status::ok, R"({"deleted":true})");
         });
 }
 
@@ -638,17 +638,16 @@ void app::rotate_key(request& req, const std::string& tenant, const std::string&
             txn.insert_audit(record);
             return *txn.find_installation(inst.tenant, inst.id);
         },
-        [this, url, version = req.version(), keep_alive = req.keep_alive()](
-            const installation& stored) {
+        [this, url, version = req.version(),
+         keep_alive = req.keep_alive()](const installation& stored) {
             publish(stored);
-            log::info("webhook key rotated", {{"tenant", stored.tenant},
-                                              {"installation", stored.id}});
-            bj::object body{{"id", stored.id},
-                            {"webhookUrl", url},
-                            {"previousKeyValidUntil",
-                             format_time_ms(stored.old_key_expires_ms.value_or(0))}};
-            return http::make_json_response(version, keep_alive, status::ok,
-                                            to_json_text(body));
+            log::info("webhook key rotated",
+                      {{"tenant", stored.tenant}, {"installation", stored.id}});
+            bj::object body{
+                {"id", stored.id},
+                {"webhookUrl", url},
+                {"previousKeyValidUntil", format_time_ms(stored.old_key_expires_ms.value_or(0))}};
+            return http::make_json_response(version, keep_alive, status::ok, to_json_text(body));
         });
 }
 

@@ -56,7 +56,9 @@ std::string read_or_create_secret(const std::filesystem::path& file, std::size_t
 
 app::app(app_options options) : options_(std::move(options)) {}
 
-app::~app() { stop(); }
+app::~app() {
+    stop();
+}
 
 std::uint16_t app::start() {
     std::filesystem::create_directories(options_.data_dir);
@@ -65,7 +67,8 @@ std::uint16_t app::start() {
     if (options_.admin_token) {
         admin_token_ = *options_.admin_token;
         admin_token_from_env_ = true;
-    } else if (const char* env = std::getenv("TRIBUTARY_ADMIN_TOKEN"); env != nullptr && *env != '\0') {
+    } else if (const char* env = std::getenv("TRIBUTARY_ADMIN_TOKEN");
+               env != nullptr && *env != '\0') {
         admin_token_ = env;
         admin_token_from_env_ = true;
     } else {
@@ -88,7 +91,8 @@ std::uint16_t app::start() {
     load_catalog();
     load_installations();
     load_tokens();
-    jobs_ = std::make_unique<job_runner>(*this, *store_, job_runner_options{options_.job_workers, options_.ca_file});
+    jobs_ = std::make_unique<job_runner>(
+        *this, *store_, job_runner_options{options_.job_workers, options_.ca_file});
     jobs_->start();
 
     http::server_options so;
@@ -261,7 +265,8 @@ void app::handle(request&& req, http::responder respond, const http::peer_info&)
     if (path == "/readyz" && req.method() == http::bhttp::verb::get) {
         bool storage = store_->ping();
         bool plugins = catalog_errors().empty();
-        bj::object body{{"storage", storage}, {"plugins", plugins},
+        bj::object body{{"storage", storage},
+                        {"plugins", plugins},
                         {"status", storage && plugins ? "ready" : "not ready"}};
         respond(json_response(req, storage && plugins ? status::ok : status::service_unavailable,
                               body));

@@ -32,8 +32,8 @@ struct app_options {
     std::size_t body_limit = 1 << 20;
     std::size_t max_connections = 1024;
     std::chrono::milliseconds read_timeout{30000};
-    std::chrono::seconds key_grace{86400};  // how long a rotated webhook key keeps working
-    std::size_t job_workers = 2;            // jobs that run at once, across all tenants
+    std::chrono::seconds key_grace{86400};         // how long a rotated webhook key keeps working
+    std::size_t job_workers = 2;                   // jobs that run at once, across all tenants
     std::optional<std::filesystem::path> ca_file;  // outbound TLS trust; the system store if unset
     std::optional<std::string> admin_token;        // else TRIBUTARY_ADMIN_TOKEN, else generated
 };

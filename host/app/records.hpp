@@ -35,7 +35,6 @@ struct prepared_record {
 
 // Parses and rates every emitted record; nullopt with the reason when one is unusable.
 std::optional<std::vector<prepared_record>> prepare_records(const connector_entry& connector,
-                                                            trib_call& call,
-                                                            std::string& error);
+                                                            trib_call& call, std::string& error);
 
 }  // namespace tributary::host

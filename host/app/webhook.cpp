@@ -77,14 +77,15 @@ void app::handle_webhook(request& req, http::responder respond) {
         if (it != by_key_hash_.end()) {
             inst = it->second;
             const auto& r = inst->record;
-            bool expired_old_key = hash != r.key_hash &&
-                                   (!r.old_key_expires_ms || *r.old_key_expires_ms < now_ms());
+            bool expired_old_key =
+                hash != r.key_hash && (!r.old_key_expires_ms || *r.old_key_expires_ms < now_ms());
             if (expired_old_key) {
                 inst.reset();
             }
         }
     }
-    if (!inst || !inst->record.enabled || !inst->connector || inst->record.connector != path->connector) {
+    if (!inst || !inst->record.enabled || !inst->connector ||
+        inst->record.connector != path->connector) {
         respond(error_response(req, status::not_found, "not found"));
         return;
     }
@@ -131,10 +132,12 @@ void app::handle_webhook(request& req, http::responder respond) {
         if (rc == TRIB_ERR_INVALID_INPUT) {
             respond(error_response(req, status::bad_request, call->error_message));
         } else {
-            log::error("connector failed a webhook",
-                       {{"connector", connector.spec.id}, {"tenant", inst->record.tenant},
-                        {"installation", inst->record.id}, {"request_id", request_id},
-                        {"code", rc}, {"reason", call->error_message}});
+            log::error("connector failed a webhook", {{"connector", connector.spec.id},
+                                                      {"tenant", inst->record.tenant},
+                                                      {"installation", inst->record.id},
+                                                      {"request_id", request_id},
+                                                      {"code", rc},
+                                                      {"reason", call->error_message}});
             respond(error_response(req, status::internal_server_error, "the connector failed"));
         }
         return;
@@ -152,9 +155,10 @@ void app::handle_webhook(request& req, http::responder respond) {
     std::string error;
     auto prepared = prepare_records(connector, *call, error);
     if (!prepared) {
-        log::error("connector emitted an unusable record",
-                   {{"connector", connector.spec.id}, {"installation", inst->record.id},
-                    {"request_id", request_id}, {"reason", error}});
+        log::error("connector emitted an unusable record", {{"connector", connector.spec.id},
+                                                            {"installation", inst->record.id},
+                                                            {"request_id", request_id},
+                                                            {"reason", error}});
         respond(error_response(req, status::internal_server_error, "the connector failed"));
         return;
     }
@@ -183,10 +187,11 @@ void app::handle_webhook(request& req, http::responder respond) {
                 reason = ex.what();
             } catch (...) {
             }
-            log::error("storing a webhook delivery failed",
-                       {{"connector", inst->record.connector}, {"tenant", inst->record.tenant},
-                        {"installation", inst->record.id}, {"request_id", request_id},
-                        {"reason", reason}});
+            log::error("storing a webhook delivery failed", {{"connector", inst->record.connector},
+                                                             {"tenant", inst->record.tenant},
+                                                             {"installation", inst->record.id},
+                                                             {"request_id", request_id},
+                                                             {"reason", reason}});
             respond(http::make_json_response(version, keep_alive, status::service_unavailable,
                                              R"({"error":"storage unavailable, retry later"})"));
         });

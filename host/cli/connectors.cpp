@@ -1,6 +1,6 @@
 // connectors.cpp: `tributary connector`: the catalog, its reload, and installing a manifest.
-#include "cli/api.hpp"
 #include "app/json_io.hpp"
+#include "cli/api.hpp"
 
 #include <filesystem>
 #include <fstream>

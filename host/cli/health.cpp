@@ -1,6 +1,6 @@
 // health.cpp: `tributary health`: is the host up, and ready (storage reachable, plugins loaded).
-#include "cli/api.hpp"
 #include "app/json_io.hpp"
+#include "cli/api.hpp"
 
 #include <iostream>
 
@@ -18,8 +18,7 @@ int health(const invocation& inv) {
     }
     auto ready = api.call("GET", "/readyz");
     if (inv.json()) {
-        std::cout << to_json_text(bj::object{{"healthz", up.body}, {"readyz", ready.body}})
-                  << "\n";
+        std::cout << to_json_text(bj::object{{"healthz", up.body}, {"readyz", ready.body}}) << "\n";
     } else {
         std::cout << "up: " << (up.ok() ? "yes" : "no") << "\n"
                   << "ready: " << (ready.ok() ? "yes" : "no") << " (storage "

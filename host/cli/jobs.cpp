@@ -1,6 +1,6 @@
 // jobs.cpp: `tributary job` and `tributary action`: running connector actions as jobs.
-#include "cli/api.hpp"
 #include "app/json_io.hpp"
+#include "cli/api.hpp"
 #include "cli/watch.hpp"
 
 #include <unistd.h>

@@ -1,6 +1,6 @@
 // tenants.cpp: `tributary tenant`, `tributary token` and `tributary audit`.
-#include "cli/api.hpp"
 #include "app/json_io.hpp"
+#include "cli/api.hpp"
 
 #include <iostream>
 

@@ -172,7 +172,9 @@ CREATE TABLE catalog_additions (
 
 }  // namespace
 
-int latest_schema_version() { return static_cast<int>(migrations.size()); }
+int latest_schema_version() {
+    return static_cast<int>(migrations.size());
+}
 
 int migrate_schema(sqlite::database& db) {
     auto& version_query = db.prepare("PRAGMA user_version");

@@ -224,7 +224,8 @@ public:
     bool create_tenant(std::string_view id, std::string_view name);
     upsert_counts upsert_companies(std::string_view tenant, const std::vector<company_input>& rows);
     // Throws invalid_input naming the first unknown company.
-    upsert_counts upsert_end_users(std::string_view tenant, const std::vector<end_user_input>& rows);
+    upsert_counts upsert_end_users(std::string_view tenant,
+                                   const std::vector<end_user_input>& rows);
     upsert_outcome upsert_response(std::string_view tenant, const nps_record& record,
                                    const nps_contribution& contribution);
 
@@ -275,8 +276,8 @@ private:
                         const std::vector<std::string>& kept);
     std::int64_t upsert_end_user_row(std::string_view tenant, const end_user_input& row,
                                      std::optional<std::int64_t> company_id, upsert_counts& counts);
-    void move_user_company(std::int64_t user_id,
-                           std::optional<std::int64_t> from, std::optional<std::int64_t> to);
+    void move_user_company(std::int64_t user_id, std::optional<std::int64_t> from,
+                           std::optional<std::int64_t> to);
 };
 
 class invalid_input : public std::runtime_error {

@@ -1,10 +1,9 @@
 // payload.cpp: normalisation of SatisMeter responses, shared by the webhook and the backfill.
 #include "satismeter/payload.hpp"
 
-
 #include <tributary/email.hpp>
-#include <tributary/time.hpp>
 #include <tributary/json.hpp>
+#include <tributary/time.hpp>
 
 #include <cstdint>
 #include <optional>
