@@ -86,6 +86,28 @@ bj::object counts_json(const upsert_counts& c) {
     return o;
 }
 
+// Stores a bulk upsert with its audit entry in one write and answers the counts.
+template <class Row, class Upsert>
+void bulk_upsert(store& s, const http::request& req, http::responder respond,
+                 const std::string& tenant, std::vector<Row> rows, audit_entry audit,
+                 Upsert upsert) {
+    write_then_answer<upsert_counts>(
+        s, req, std::move(respond),
+        [tenant, rows = std::move(rows), audit = std::move(audit), upsert](write_txn& txn) {
+            auto counts = upsert(txn, tenant, rows);
+            auto entry = audit;
+            auto after = counts_json(counts);
+            after["rows"] = static_cast<std::int64_t>(rows.size());
+            entry.after = to_json_text(after);
+            txn.insert_audit(entry);
+            return counts;
+        },
+        [version = req.version(), keep_alive = req.keep_alive()](const upsert_counts& c) {
+            return http::make_json_response(version, keep_alive, status::ok,
+                                            to_json_text(counts_json(c)));
+        });
+}
+
 bj::object figures_json(const nps_view& v) {
     return {{"nps", optional_number(v.figures.score())},
             {"promoters", v.figures.promoters},
@@ -239,22 +261,11 @@ void app::upsert_companies(request& req, const std::string& tenant, http::respon
         respond(field_errors_response(req, "invalid companies", errors));
         return;
     }
-    write_then_answer<upsert_counts>(
-        *store_, req, std::move(respond),
-        [tenant, rows = std::move(rows),
-         audit = audit_record(req, who, "companies.upsert", tenant, std::nullopt)](write_txn& txn) {
-            auto counts = txn.upsert_companies(tenant, rows);
-            auto entry = audit;
-            auto after = counts_json(counts);
-            after["rows"] = static_cast<std::int64_t>(rows.size());
-            entry.after = to_json_text(after);
-            txn.insert_audit(entry);
-            return counts;
-        },
-        [version = req.version(), keep_alive = req.keep_alive()](const upsert_counts& c) {
-            return http::make_json_response(version, keep_alive, status::ok,
-                                            to_json_text(counts_json(c)));
-        });
+    bulk_upsert(*store_, req, std::move(respond), tenant, std::move(rows),
+                audit_record(req, who, "companies.upsert", tenant, std::nullopt),
+                [](write_txn& txn, const std::string& t, const std::vector<company_input>& r) {
+                    return txn.upsert_companies(t, r);
+                });
 }
 
 void app::upsert_end_users(request& req, const std::string& tenant, http::responder respond,
@@ -303,22 +314,11 @@ void app::upsert_end_users(request& req, const std::string& tenant, http::respon
         respond(field_errors_response(req, "invalid End Users", errors));
         return;
     }
-    write_then_answer<upsert_counts>(
-        *store_, req, std::move(respond),
-        [tenant, rows = std::move(rows),
-         audit = audit_record(req, who, "endusers.upsert", tenant, std::nullopt)](write_txn& txn) {
-            auto counts = txn.upsert_end_users(tenant, rows);
-            auto entry = audit;
-            auto after = counts_json(counts);
-            after["rows"] = static_cast<std::int64_t>(rows.size());
-            entry.after = to_json_text(after);
-            txn.insert_audit(entry);
-            return counts;
-        },
-        [version = req.version(), keep_alive = req.keep_alive()](const upsert_counts& c) {
-            return http::make_json_response(version, keep_alive, status::ok,
-                                            to_json_text(counts_json(c)));
-        });
+    bulk_upsert(*store_, req, std::move(respond), tenant, std::move(rows),
+                audit_record(req, who, "endusers.upsert", tenant, std::nullopt),
+                [](write_txn& txn, const std::string& t, const std::vector<end_user_input>& r) {
+                    return txn.upsert_end_users(t, r);
+                });
 }
 
 app::response app::get_end_user(request& req, const std::string& tenant, const std::string& email) {
