@@ -242,6 +242,8 @@ public:
     explicit backfill_host(std::optional<fs::path> ca_file = {}) {
         options_ = ti::host_options(data_.path());
         options_.ca_file = std::move(ca_file);
+        // One worker, so that a second job visibly waits in the queue behind the first.
+        options_.job_workers = 1;
         host_ = std::make_unique<ti::running_host>(options_);
     }
 
