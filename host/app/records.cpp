@@ -25,12 +25,17 @@ std::optional<std::string> optional_text(const bj::object& o, std::string_view k
 
 std::optional<nps_record> parse_record(std::string_view connector, std::string_view text,
                                        std::string& error) {
-    auto parsed = json::parse(text);
-    if (!parsed || !parsed->is_object()) {
+    // The parsed record lives only until its fields are copied out: a stack arena keeps a record
+    // of ordinary size (a SatisMeter one is about 2 KiB) off the heap.
+    alignas(std::max_align_t) unsigned char buffer[8 * 1024];
+    bj::monotonic_resource arena(buffer, sizeof(buffer));
+    boost::system::error_code ec;
+    bj::value parsed = bj::parse(text, ec, &arena);
+    if (ec || !parsed.is_object()) {
         error = "record is not a JSON object";
         return std::nullopt;
     }
-    const auto& o = parsed->get_object();
+    const auto& o = parsed.get_object();
     nps_record r;
     r.source = connector;
 

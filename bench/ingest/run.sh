@@ -1,0 +1,249 @@
+#!/usr/bin/env bash
+# Ingest benchmark: SatisMeter webhooks into the real host against a bare Beast server.
+#
+# Starts the host on a fresh data directory, provisions one tenant (1,000 companies, 20,000
+# End Users, the SatisMeter connector), then on loopback:
+#   1. ceiling: wrk against bench_null_server, which reads each request and answers 200;
+#   2. peak:    the same wrk settings against the host's webhook URL;
+#   3. paced:   bench_paced_load at half the host's peak rate, for the latency target.
+# Afterwards, with the host stopped, it checks the store with sqlite3: every 2xx-answered
+# delivery is stored exactly once and the Company and portfolio figures equal a recount.
+#
+# Settings (environment): DURATION (seconds per wrk run, 10), CONNECTIONS (32), WRK_THREADS (1),
+# HOST_THREADS (2), PACED_SECONDS (20), PACED_CONNECTIONS (CONNECTIONS), PACED_RATE (half the
+# peak), TRIBUTARY_BUILD_DIR (build), BENCH_KEEP=1 keeps the temporary directory, PERF=1 profiles
+# the host during the peak run with perf (linux-perf; PERF_OPTS, default "-F 999 -g").
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+build=${TRIBUTARY_BUILD_DIR:-$root/build}
+duration=${DURATION:-10}
+connections=${CONNECTIONS:-32}
+wrk_threads=${WRK_THREADS:-1}
+host_threads=${HOST_THREADS:-2}
+paced_seconds=${PACED_SECONDS:-20}
+paced_connections=${PACED_CONNECTIONS:-$connections}
+
+tributary=$build/bin/tributary
+null_server=$build/bench/bench_null_server
+paced_load=$build/bench/bench_paced_load
+for f in "$tributary" "$null_server" "$paced_load"; do
+    if [ ! -x "$f" ]; then
+        echo "run.sh: $f is missing; build first (scripts/build)" >&2
+        exit 1
+    fi
+done
+for tool in wrk sqlite3 curl; do
+    command -v "$tool" >/dev/null || {
+        echo "run.sh: $tool is not installed (scripts/install-deps installs it)" >&2
+        exit 1
+    }
+done
+if [ "$duration" -gt 120 ] || [ "$paced_seconds" -gt 120 ]; then
+    echo "run.sh: runs are limited to 120 seconds each" >&2
+    exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tributary-ingest.XXXXXX")
+host_pid=""
+null_pid=""
+cleanup() {
+    for pid in $null_pid $host_pid; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in $null_pid $host_pid; do
+        wait "$pid" 2>/dev/null || true
+    done
+    if [ "${BENCH_KEEP:-0}" = 1 ]; then
+        echo "kept $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Waits for "listening on http://HOST:PORT" in a server's output and prints the URL.
+wait_listening() {
+    local out=$1 pid=$2
+    for _ in $(seq 1 100); do
+        if grep -q '^listening on ' "$out" 2>/dev/null; then
+            sed -n 's/^listening on //p' "$out" | head -1
+            return 0
+        fi
+        if ! kill -0 "$pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    echo "run.sh: server did not start; its output:" >&2
+    cat "$out" "$out.err" >&2 || true
+    return 1
+}
+
+# Reads key=value from a RESULT line.
+field() {
+    sed -n "s/.*RESULT.* $2=\([^ ]*\).*/\1/p; s/^RESULT $2=\([^ ]*\).*/\1/p" "$1" | head -1
+}
+
+# CPU seconds a process (or one of its threads: /proc/PID/task/TID) has used so far.
+cpu_seconds() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "$1/stat"
+}
+
+# "tid:on-cpu:runqueue-wait" seconds for each thread of the host, busiest first (schedstat).
+thread_cpu() {
+    for t in /proc/"$1"/task/*; do
+        awk -v tid="$(basename "$t")" '{ printf "%s:%.3f:%.3f\n", tid, $1 / 1e9, $2 / 1e9 }' \
+            "$t/schedstat"
+    done | sort -t: -k2 -rn | tr '\n' ' '
+}
+
+# wrk with the settings of every run; appends the CPU seconds it used (user + system).
+run_wrk() {
+    local url=$1 log_dir=$2 run=$3 out=$4
+    local TIMEFORMAT="wrk_cpu_s=%U+%S"
+    { time wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 10s \
+        -s "$here/webhook.lua" "$url" -- "$hook_path" "$log_dir" "$run" >"$out"; } 2>>"$out"
+}
+
+# CPU cores wrk kept busy during a run.
+wrk_cores() {
+    sed -n 's/^wrk_cpu_s=//p' "$1" | awk -F+ -v d="$duration" '{ printf "%.2f", ($1 + $2) / d }'
+}
+
+vm_hwm_mb() {
+    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
+}
+
+echo "== machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)," \
+    "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "== settings: wrk -t$wrk_threads -c$connections -d${duration}s, host --threads" \
+    "$host_threads, paced ${paced_seconds}s over $paced_connections connections"
+
+# ---- the host -----------------------------------------------------------------------------
+token=bench-admin-token-0123456789abcdef
+TRIBUTARY_ADMIN_TOKEN=$token "$tributary" serve --listen 127.0.0.1:0 --data-dir "$work/data" \
+    --threads "$host_threads" --log-level warn >"$work/host.out" 2>"$work/host.out.err" &
+host_pid=$!
+host_url=$(wait_listening "$work/host.out" "$host_pid")
+
+api() {
+    local method=$1 path=$2 file=$3
+    curl -sS --fail-with-body -X "$method" -H "Authorization: Bearer $token" \
+        -H 'Content-Type: application/json' --data-binary "@$file" "$host_url/api/v1$path"
+}
+
+echo '{"id":"bench","name":"Bench"}' >"$work/tenant.json"
+api POST /tenants "$work/tenant.json" >/dev/null
+awk 'BEGIN { printf "["; for (c = 0; c < 1000; c++) printf "%s{\"externalId\":\"c%03d\",\"name\":\"Company %d\",\"domains\":[\"c%03d.example\"]}", (c ? "," : ""), c, c, c; print "]" }' \
+    >"$work/companies.json"
+api PUT /tenants/bench/companies "$work/companies.json" >/dev/null
+# 20,000 End Users in four requests of 5,000: each stays under the 1 MiB body limit.
+for part in 0 1 2 3; do
+    awk -v part="$part" 'BEGIN { printf "["; for (i = 0; i < 5000; i++) { u = part * 5000 + i; printf "%s{\"email\":\"user%d@c%03d.example\",\"companyExternalId\":\"c%03d\",\"name\":\"User %d\"}", (i ? "," : ""), u, u % 1000, u % 1000, u }; print "]" }' \
+        >"$work/users-$part.json"
+    api PUT /tenants/bench/endusers "$work/users-$part.json" >/dev/null
+done
+echo '{"connector":"satismeter","config":{"projectId":"5f1e2d3c4b5a697887766554"}}' \
+    >"$work/installation.json"
+webhook_url=$(api POST /tenants/bench/installations "$work/installation.json" |
+    sed -n 's/.*"webhookUrl":"\([^"]*\)".*/\1/p')
+hook_path=/${webhook_url#http://*/}
+hwm_provisioned=$(vm_hwm_mb "$host_pid")
+echo "== provisioned 1000 companies, 20000 End Users; host VmHWM ${hwm_provisioned} MB"
+
+# ---- 1. ceiling -----------------------------------------------------------------------------
+"$null_server" 127.0.0.1 0 "$host_threads" >"$work/null.out" 2>"$work/null.out.err" &
+null_pid=$!
+null_url=$(wait_listening "$work/null.out" "$null_pid")
+run_wrk "$null_url" - 99 "$work/ceiling.txt"
+null_cpu=$(cpu_seconds "/proc/$null_pid")
+kill -TERM "$null_pid" && wait "$null_pid" || true
+null_pid=""
+
+# ---- 2. the host at its peak ------------------------------------------------------------------
+mkdir -p "$work/sent"
+cpu_before=$(cpu_seconds "/proc/$host_pid")
+threads_before=$(thread_cpu "$host_pid")
+perf_pid=""
+if [ "${PERF:-0}" = 1 ]; then
+    # Samples the host's threads with call graphs for the length of the peak run.
+    # shellcheck disable=SC2086 # PERF_OPTS is a list of options
+    perf record ${PERF_OPTS:--F 999 -g} -p "$host_pid" -o "$work/perf.data" -- sleep "$duration" \
+        >"$work/perf.out" 2>&1 &
+    perf_pid=$!
+fi
+run_wrk "$host_url" "$work/sent" 1 "$work/peak.txt"
+if [ -n "$perf_pid" ]; then
+    wait "$perf_pid" || true
+    perf report -i "$work/perf.data" --no-children --percent-limit 0.5 --stdio \
+        >"$work/perf-report.txt" 2>/dev/null || true
+    echo "== profile of the peak run: $work/perf-report.txt (BENCH_KEEP=1 keeps it)"
+fi
+hwm_peak=$(vm_hwm_mb "$host_pid")
+cpu_after=$(cpu_seconds "/proc/$host_pid")
+threads_after=$(thread_cpu "$host_pid")
+
+# ---- 3. the host at half its peak rate --------------------------------------------------------
+peak_rps=$(field "$work/peak.txt" rps)
+paced_rate=${PACED_RATE:-$(awk -v r="$peak_rps" 'BEGIN { printf "%d", r / 2 }')}
+host_port=${host_url##*:}
+"$paced_load" --port "$host_port" --path "$hook_path" --rate "$paced_rate" \
+    --seconds "$paced_seconds" --connections "$paced_connections" --run 2 \
+    --log "$work/paced-ok.log" >"$work/paced.txt"
+hwm_end=$(vm_hwm_mb "$host_pid")
+wal_mb=$(awk -v b="$(stat -c %s "$work/data/tributary.db-wal" 2>/dev/null || echo 0)" \
+    'BEGIN { printf "%.1f", b / 1048576 }')
+
+kill -TERM "$host_pid"
+wait "$host_pid" || true
+host_pid=""
+
+# ---- results --------------------------------------------------------------------------------
+ceiling_rps=$(field "$work/ceiling.txt" rps)
+ratio=$(awk -v h="$peak_rps" -v c="$ceiling_rps" 'BEGIN { printf "%.2f", h / c }')
+printf '\n| run | requests/s | p50 ms | p99 ms | answered | non-2xx | socket errors |\n'
+printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
+for run in ceiling peak; do
+    f=$work/$run.txt
+    errors=$(($(field "$f" connect_errors) + $(field "$f" read_errors) + \
+        $(field "$f" write_errors) + $(field "$f" timeouts)))
+    printf '| %s (wrk) | %s | %s | %s | %s | %s | %s |\n' "$run" "$(field "$f" rps)" \
+        "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" requests)" \
+        "$(field "$f" not_ok)" "$errors"
+done
+f=$work/paced.txt
+printf '| host paced at %s/s | %s | %s | %s | %s | %s | %s |\n' "$paced_rate" "$(field "$f" rps)" \
+    "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" requests)" "$(field "$f" not_ok)" \
+    "$(field "$f" errors)"
+echo
+echo "host / ceiling: $ratio"
+echo "CPU in the ceiling run: wrk $(wrk_cores "$work/ceiling.txt") cores, null server" \
+    "$(awk -v c="$null_cpu" -v d="$duration" 'BEGIN { printf "%.2f", c / d }') cores;" \
+    "in the peak run: wrk $(wrk_cores "$work/peak.txt") cores"
+echo "paced p99.9: $(field "$f" p999_ms) ms, max $(field "$f" max_ms) ms"
+peak_requests=$(field "$work/peak.txt" requests)
+echo "host CPU in the peak run: $(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$peak_requests" \
+    -v d="$duration" 'BEGIN { printf "%.2f s (%.2f cores), %.0f us per request", b - a, \
+    (b - a) / d, (b - a) * 1e6 / n }')"
+echo "host threads (tid:on-cpu:waiting-for-cpu seconds), before / after the peak run: $threads_before / $threads_after"
+echo "host VmHWM: ${hwm_provisioned} MB after provisioning, ${hwm_peak} MB after the peak run," \
+    "${hwm_end} MB at the end; WAL file ${wal_mb} MB before the host stopped"
+
+# ---- checks ---------------------------------------------------------------------------------
+cat "$work"/sent/sent-*.log >"$work/sent.log"
+peak_sent=$(field "$work/peak.txt" sent)
+peak_ok=$(field "$work/peak.txt" ok)
+sqlite3 -batch "$work/data/tributary.db" \
+    -cmd "CREATE TEMP TABLE sent (id TEXT, version INTEGER)" \
+    -cmd "CREATE TEMP TABLE paced_ok (id TEXT, version INTEGER)" \
+    -cmd ".separator ' '" -cmd ".import $work/sent.log sent" \
+    -cmd ".import $work/paced-ok.log paced_ok" \
+    -cmd ".parameter set @in_flight $((peak_sent - peak_ok))" \
+    <"$here/check.sql" | tee "$work/check.txt"
+if grep -q 'FAIL' "$work/check.txt"; then
+    echo "run.sh: the store check failed" >&2
+    exit 1
+fi
