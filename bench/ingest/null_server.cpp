@@ -40,7 +40,8 @@ public:
     explicit session(tcp::socket&& socket) : stream_(std::move(socket)) {}
 
     void start() {
-        stream_.socket().set_option(tcp::no_delay(true));
+        error_code ignored;  // a peer that already left: the first read reports it
+        stream_.socket().set_option(tcp::no_delay(true), ignored);
         asio::dispatch(stream_.get_executor(),
                        beast::bind_front_handler(&session::read, shared_from_this()));
     }
