@@ -112,10 +112,10 @@ std::optional<std::int64_t> statement::opt_int64(int column) const {
     return int64(column);
 }
 
-database::database(const std::filesystem::path& file, bool read_only) {
+database::database(const std::filesystem::path& file, bool read_only, const char* vfs) {
     int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     flags |= SQLITE_OPEN_NOMUTEX;  // each connection is used by one thread at a time
-    int rc = sqlite3_open_v2(file.c_str(), &db_, flags, nullptr);
+    int rc = sqlite3_open_v2(file.c_str(), &db_, flags, vfs);
     if (rc != SQLITE_OK) {
         std::string message = "cannot open database " + file.string() + ": " +
                               (db_ != nullptr ? sqlite3_errmsg(db_) : sqlite3_errstr(rc));

@@ -66,7 +66,9 @@ private:
 
 class database {
 public:
-    explicit database(const std::filesystem::path& file, bool read_only = false);
+    // vfs: the name of a registered SQLite VFS, or nullptr for the default one.
+    explicit database(const std::filesystem::path& file, bool read_only = false,
+                      const char* vfs = nullptr);
     ~database();
     database(const database&) = delete;
     database& operator=(const database&) = delete;

@@ -2,6 +2,7 @@
 #include "store/store.hpp"
 
 #include "store/schema.hpp"
+#include "store/wal_vfs.hpp"
 #include "util/log.hpp"
 
 #include <algorithm>
@@ -144,7 +145,9 @@ store::store(store_options options) : options_(std::move(options)) {
     if (options_.file.has_parent_path()) {
         std::filesystem::create_directories(options_.file.parent_path());
     }
-    writer_db_ = std::make_unique<sqlite::database>(options_.file);
+    // The writer alone commits, with synchronous=FULL: its WAL frames can be written per commit.
+    writer_db_ =
+        std::make_unique<sqlite::database>(options_.file, false, sqlite::gathering_wal_vfs());
     writer_db_->exec("PRAGMA journal_mode = WAL");
     configure_connection(*writer_db_);
     try {
