@@ -39,7 +39,10 @@ void configure_connection(sqlite::database& db) {
 }
 
 // Once the WAL holds this many pages, a thread of its own copies them into the database file.
-constexpr int checkpoint_pages = 4000;  // 16 MiB of 4 KiB pages
+// Each copy ends with a sync of the database file, and the commits that sync meanwhile wait for
+// the disk behind it: in the ingest benchmark at half the peak rate, p99 latency was 11 ms with
+// 1,000 pages, 21 ms with 4,000 and 34 ms with 16,000, while the peak rate stayed level.
+constexpr int checkpoint_pages = 1000;  // 4 MiB of 4 KiB pages
 // Past this the writer copies them itself, so that the WAL stays bounded whatever happens to the
 // background copy.
 constexpr int wal_limit_pages = 32000;
