@@ -77,9 +77,31 @@ std::string random_token(std::size_t bytes) {
     return base64url_encode(raw);
 }
 
+namespace {
+
+struct md_ctx_deleter {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+// SHA256() looks the algorithm up in OpenSSL's provider tables on every call, which showed in
+// the webhook path's profile (each delivery hashes its key). The algorithm is fetched once and
+// each thread keeps a context.
+void sha256(std::string_view data, unsigned char (&digest)[SHA256_DIGEST_LENGTH]) {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    thread_local std::unique_ptr<EVP_MD_CTX, md_ctx_deleter> ctx(EVP_MD_CTX_new());
+    unsigned int size = 0;
+    if (md == nullptr || !ctx || EVP_DigestInit_ex(ctx.get(), md, nullptr) != 1 ||
+        EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+        EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1 || size != SHA256_DIGEST_LENGTH) {
+        throw std::runtime_error("SHA-256 is not available from OpenSSL");
+    }
+}
+
+}  // namespace
+
 std::string sha256_hex(std::string_view data) {
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+    sha256(data, digest);
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
     out.reserve(2 * SHA256_DIGEST_LENGTH);
