@@ -5,14 +5,16 @@
 # End Users, the SatisMeter connector), then on loopback:
 #   1. ceiling: wrk against bench_null_server, which reads each request and answers 200;
 #   2. peak:    the same wrk settings against the host's webhook URL;
+#      (1 and 2 alternate for ROUNDS rounds; the report takes medians)
 #   3. paced:   bench_paced_load at half the host's peak rate, for the latency target.
 # Afterwards, with the host stopped, it checks the store with sqlite3: every 2xx-answered
 # delivery is stored exactly once and the Company and portfolio figures equal a recount.
 #
-# Settings (environment): DURATION (seconds per wrk run, 10), CONNECTIONS (32), WRK_THREADS (1),
-# HOST_THREADS (2), PACED_SECONDS (20), PACED_CONNECTIONS (CONNECTIONS), PACED_RATE (half the
-# peak), TRIBUTARY_BUILD_DIR (build), BENCH_KEEP=1 keeps the temporary directory, PERF=1 profiles
-# the host during the peak run with perf (linux-perf; PERF_OPTS, default "-F 999 -g").
+# Settings (environment): ROUNDS (3), DURATION (seconds per wrk run, 10), CONNECTIONS (32),
+# WRK_THREADS (1), HOST_THREADS (2), PACED_SECONDS (20), PACED_CONNECTIONS (CONNECTIONS),
+# PACED_RATE (half the peak), TRIBUTARY_BUILD_DIR (build), BENCH_KEEP=1 keeps the temporary
+# directory, PERF=1 profiles the host during the first peak run with perf (linux-perf;
+# PERF_OPTS, default "-F 999 -g").
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,7 @@ wrk_threads=${WRK_THREADS:-1}
 host_threads=${HOST_THREADS:-2}
 paced_seconds=${PACED_SECONDS:-20}
 paced_connections=${PACED_CONNECTIONS:-$connections}
+rounds=${ROUNDS:-3}
 
 tributary=$build/bin/tributary
 null_server=$build/bench/bench_null_server
@@ -154,44 +157,60 @@ hook_path=/${webhook_url#http://*/}
 hwm_provisioned=$(vm_hwm_mb "$host_pid")
 echo "== provisioned 1000 companies, 20000 End Users; host VmHWM ${hwm_provisioned} MB"
 
-# ---- 1. ceiling -----------------------------------------------------------------------------
+# ---- 1 and 2. the ceiling and the host at its peak, in alternating rounds -----------------------
+# The machine's speed drifts over a run (other tenants of the host, CPU boost): alternating the
+# two and taking the median of each round's ratio keeps the drift out of the comparison.
 "$null_server" 127.0.0.1 0 "$host_threads" >"$work/null.out" 2>"$work/null.out.err" &
 null_pid=$!
 null_url=$(wait_listening "$work/null.out" "$null_pid")
-run_wrk "$null_url" - 99 "$work/ceiling.txt"
-null_cpu=$(cpu_seconds "/proc/$null_pid")
-kill -TERM "$null_pid" && wait "$null_pid" || true
-null_pid=""
-
-# ---- 2. the host at its peak ------------------------------------------------------------------
-mkdir -p "$work/sent"
-cpu_before=$(cpu_seconds "/proc/$host_pid")
+null_cpu=0
+host_cpu=0
 threads_before=$(thread_cpu "$host_pid")
 perf_pid=""
-if [ "${PERF:-0}" = 1 ]; then
-    # Samples the host's threads with call graphs for the length of the peak run.
-    # shellcheck disable=SC2086 # PERF_OPTS is a list of options
-    perf record ${PERF_OPTS:--F 999 -g} -p "$host_pid" -o "$work/perf.data" -- sleep "$duration" \
-        >"$work/perf.out" 2>&1 &
-    perf_pid=$!
-fi
-run_wrk "$host_url" "$work/sent" 1 "$work/peak.txt"
-if [ -n "$perf_pid" ]; then
-    wait "$perf_pid" || true
-    perf report -i "$work/perf.data" --no-children --percent-limit 0.5 --stdio \
-        >"$work/perf-report.txt" 2>/dev/null || true
-    echo "== profile of the peak run: $work/perf-report.txt (BENCH_KEEP=1 keeps it)"
-fi
+for round in $(seq 1 "$rounds"); do
+    cpu_before=$(cpu_seconds "/proc/$null_pid")
+    run_wrk "$null_url" - $((900 + round)) "$work/ceiling-$round.txt"
+    null_cpu=$(awk -v t="$null_cpu" -v a="$cpu_before" -v b="$(cpu_seconds "/proc/$null_pid")" \
+        'BEGIN { printf "%.3f", t + b - a }')
+
+    mkdir -p "$work/sent-$round"
+    if [ "${PERF:-0}" = 1 ] && [ "$round" = 1 ]; then
+        # Samples the host's threads with call graphs for the length of the first peak run.
+        # shellcheck disable=SC2086 # PERF_OPTS is a list of options
+        perf record ${PERF_OPTS:--F 999 -g} -p "$host_pid" -o "$work/perf.data" -- \
+            sleep "$duration" >"$work/perf.out" 2>&1 &
+        perf_pid=$!
+    fi
+    cpu_before=$(cpu_seconds "/proc/$host_pid")
+    run_wrk "$host_url" "$work/sent-$round" "$round" "$work/peak-$round.txt"
+    host_cpu=$(awk -v t="$host_cpu" -v a="$cpu_before" -v b="$(cpu_seconds "/proc/$host_pid")" \
+        'BEGIN { printf "%.3f", t + b - a }')
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid" || true
+        perf_pid=""
+        perf report -i "$work/perf.data" --no-children --percent-limit 0.5 --stdio \
+            >"$work/perf-report.txt" 2>/dev/null || true
+        echo "== profile of the first peak run: $work/perf-report.txt (BENCH_KEEP=1 keeps it)"
+    fi
+done
+kill -TERM "$null_pid" && wait "$null_pid" || true
+null_pid=""
 hwm_peak=$(vm_hwm_mb "$host_pid")
-cpu_after=$(cpu_seconds "/proc/$host_pid")
 threads_after=$(thread_cpu "$host_pid")
 
 # ---- 3. the host at half its peak rate --------------------------------------------------------
-peak_rps=$(field "$work/peak.txt" rps)
+# Medians over the rounds: of each run's rate and of each round's host/ceiling ratio.
+median() { awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { printf "%s", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+peak_rps=$(for r in $(seq 1 "$rounds"); do field "$work/peak-$r.txt" rps; echo; done | median)
+ceiling_rps=$(for r in $(seq 1 "$rounds"); do field "$work/ceiling-$r.txt" rps; echo; done | median)
+ratio=$(for r in $(seq 1 "$rounds"); do
+    awk -v h="$(field "$work/peak-$r.txt" rps)" -v c="$(field "$work/ceiling-$r.txt" rps)" \
+        'BEGIN { printf "%.3f\n", h / c }'
+done | median)
 paced_rate=${PACED_RATE:-$(awk -v r="$peak_rps" 'BEGIN { printf "%d", r / 2 }')}
 host_port=${host_url##*:}
 "$paced_load" --port "$host_port" --path "$hook_path" --rate "$paced_rate" \
-    --seconds "$paced_seconds" --connections "$paced_connections" --run 2 \
+    --seconds "$paced_seconds" --connections "$paced_connections" --run 500 \
     --log "$work/paced-ok.log" >"$work/paced.txt"
 hwm_end=$(vm_hwm_mb "$host_pid")
 wal_mb=$(awk -v b="$(stat -c %s "$work/data/tributary.db-wal" 2>/dev/null || echo 0)" \
@@ -202,46 +221,48 @@ wait "$host_pid" || true
 host_pid=""
 
 # ---- results --------------------------------------------------------------------------------
-ceiling_rps=$(field "$work/ceiling.txt" rps)
-ratio=$(awk -v h="$peak_rps" -v c="$ceiling_rps" 'BEGIN { printf "%.2f", h / c }')
 printf '\n| run | requests/s | p50 ms | p99 ms | answered | non-2xx | socket errors |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n'
-for run in ceiling peak; do
-    f=$work/$run.txt
-    errors=$(($(field "$f" connect_errors) + $(field "$f" read_errors) + \
-        $(field "$f" write_errors) + $(field "$f" timeouts)))
-    printf '| %s (wrk) | %s | %s | %s | %s | %s | %s |\n' "$run" "$(field "$f" rps)" \
-        "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" requests)" \
-        "$(field "$f" not_ok)" "$errors"
+peak_requests=0
+in_flight=0
+for round in $(seq 1 "$rounds"); do
+    for run in ceiling peak; do
+        f=$work/$run-$round.txt
+        errors=$(($(field "$f" connect_errors) + $(field "$f" read_errors) + \
+            $(field "$f" write_errors) + $(field "$f" timeouts)))
+        printf '| %s %s (wrk) | %s | %s | %s | %s | %s | %s |\n' "$run" "$round" \
+            "$(field "$f" rps)" "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" \
+            "$(field "$f" requests)" "$(field "$f" not_ok)" "$errors"
+    done
+    peak_requests=$((peak_requests + $(field "$work/peak-$round.txt" requests)))
+    in_flight=$((in_flight + $(field "$work/peak-$round.txt" sent) - \
+        $(field "$work/peak-$round.txt" ok)))
 done
 f=$work/paced.txt
 printf '| host paced at %s/s | %s | %s | %s | %s | %s | %s |\n' "$paced_rate" "$(field "$f" rps)" \
     "$(field "$f" p50_ms)" "$(field "$f" p99_ms)" "$(field "$f" requests)" "$(field "$f" not_ok)" \
     "$(field "$f" errors)"
 echo
-echo "host / ceiling: $ratio"
-echo "CPU in the ceiling run: wrk $(wrk_cores "$work/ceiling.txt") cores, null server" \
-    "$(awk -v c="$null_cpu" -v d="$duration" 'BEGIN { printf "%.2f", c / d }') cores;" \
-    "in the peak run: wrk $(wrk_cores "$work/peak.txt") cores"
+echo "medians over $rounds rounds: ceiling $ceiling_rps/s, host $peak_rps/s; host / ceiling: $ratio"
+echo "CPU in the ceiling runs: wrk $(for r in $(seq 1 "$rounds"); do wrk_cores "$work/ceiling-$r.txt"; echo; done | median) cores," \
+    "null server $(awk -v c="$null_cpu" -v d="$duration" -v n="$rounds" 'BEGIN { printf "%.2f", c / d / n }') cores;" \
+    "in the peak runs: wrk $(for r in $(seq 1 "$rounds"); do wrk_cores "$work/peak-$r.txt"; echo; done | median) cores"
 echo "paced p99.9: $(field "$f" p999_ms) ms, max $(field "$f" max_ms) ms"
-peak_requests=$(field "$work/peak.txt" requests)
-echo "host CPU in the peak run: $(awk -v a="$cpu_before" -v b="$cpu_after" -v n="$peak_requests" \
-    -v d="$duration" 'BEGIN { printf "%.2f s (%.2f cores), %.0f us per request", b - a, \
-    (b - a) / d, (b - a) * 1e6 / n }')"
-echo "host threads (tid:on-cpu:waiting-for-cpu seconds), before / after the peak run: $threads_before / $threads_after"
-echo "host VmHWM: ${hwm_provisioned} MB after provisioning, ${hwm_peak} MB after the peak run," \
+echo "host CPU in the peak runs: $(awk -v c="$host_cpu" -v n="$peak_requests" -v d="$duration" \
+    -v r="$rounds" 'BEGIN { printf "%.2f s (%.2f cores), %.0f us per request", c, c / d / r, \
+    c * 1e6 / n }')"
+echo "host threads (tid:on-cpu:waiting-for-cpu seconds), before / after the peak runs: $threads_before / $threads_after"
+echo "host VmHWM: ${hwm_provisioned} MB after provisioning, ${hwm_peak} MB after the peak runs," \
     "${hwm_end} MB at the end; WAL file ${wal_mb} MB before the host stopped"
 
 # ---- checks ---------------------------------------------------------------------------------
-cat "$work"/sent/sent-*.log >"$work/sent.log"
-peak_sent=$(field "$work/peak.txt" sent)
-peak_ok=$(field "$work/peak.txt" ok)
+cat "$work"/sent-*/sent-*.log >"$work/sent.log"
 sqlite3 -batch "$work/data/tributary.db" \
     -cmd "CREATE TEMP TABLE sent (id TEXT, version INTEGER)" \
     -cmd "CREATE TEMP TABLE paced_ok (id TEXT, version INTEGER)" \
     -cmd ".separator ' '" -cmd ".import $work/sent.log sent" \
     -cmd ".import $work/paced-ok.log paced_ok" \
-    -cmd ".parameter set @in_flight $((peak_sent - peak_ok))" \
+    -cmd ".parameter set @in_flight $in_flight" \
     <"$here/check.sql" | tee "$work/check.txt"
 if grep -q 'FAIL' "$work/check.txt"; then
     echo "run.sh: the store check failed" >&2
