@@ -178,23 +178,40 @@ int x_device_characteristics(sqlite3_file* file) {
     return real_methods(f).xDeviceCharacteristics(f->real);
 }
 
+// Our methods are version 3 whatever the real file's are: without its shared-memory methods
+// SQLite gets the errors it would get from a VFS that cannot do WAL.
+bool has_shm(gathering_file* f) {
+    return real_methods(f).iVersion >= 2 && real_methods(f).xShmMap != nullptr;
+}
+
 int x_shm_map(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
     auto* f = self(file);
+    if (!has_shm(f)) {
+        return SQLITE_IOERR_SHMMAP;
+    }
     return real_methods(f).xShmMap(f->real, region, size, extend, out);
 }
 
 int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
     auto* f = self(file);
+    if (!has_shm(f)) {
+        return SQLITE_IOERR_SHMLOCK;
+    }
     return real_methods(f).xShmLock(f->real, offset, n, flags);
 }
 
 void x_shm_barrier(sqlite3_file* file) {
     auto* f = self(file);
-    real_methods(f).xShmBarrier(f->real);
+    if (has_shm(f)) {
+        real_methods(f).xShmBarrier(f->real);
+    }
 }
 
 int x_shm_unmap(sqlite3_file* file, int delete_flag) {
     auto* f = self(file);
+    if (!has_shm(f)) {
+        return SQLITE_OK;
+    }
     return real_methods(f).xShmUnmap(f->real, delete_flag);
 }
 
@@ -254,9 +271,6 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
     // Without real methods there is nothing to close: SQLite must not call ours either.
     f->base.pMethods = f->real->pMethods != nullptr ? &gathering_methods : nullptr;
-    if (f->real->pMethods != nullptr && f->real->pMethods->iVersion < 2) {
-        f->gather = false;  // no shared memory, no WAL: never the case with the unix VFS
-    }
     return rc;
 }
 
