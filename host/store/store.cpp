@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 namespace tributary::host {
 
@@ -40,8 +41,9 @@ void configure_connection(sqlite::database& db) {
 
 // Once the WAL holds this many pages, a thread of its own copies them into the database file.
 // Each copy ends with a sync of the database file, and the commits that sync meanwhile wait for
-// the disk behind it: in the ingest benchmark at half the peak rate, p99 latency was 11 ms with
-// 1,000 pages, 21 ms with 4,000 and 34 ms with 16,000, while the peak rate stayed level.
+// the disk behind it: in the ingest benchmark at half the peak rate, p99 latency was 8-10 ms
+// with 1,000 pages against 18-22 ms with 4,000, for about 10% less peak rate
+// (docs/performance.md).
 constexpr int checkpoint_pages = 1000;  // 4 MiB of 4 KiB pages
 // Past this the writer copies them itself, so that the WAL stays bounded whatever happens to the
 // background copy.
@@ -153,6 +155,15 @@ store::store(store_options options) : options_(std::move(options)) {
         std::make_unique<sqlite::database>(options_.file, false, sqlite::gathering_wal_vfs());
     writer_db_->exec("PRAGMA journal_mode = WAL");
     configure_connection(*writer_db_);
+    {
+        // The gathering VFS is safe only if SQLite syncs the WAL before it publishes a commit.
+        auto& q = writer_db_->prepare("PRAGMA synchronous");
+        bool full = q.step() && q.int64(0) >= 2;
+        q.reset();
+        if (!full) {
+            throw std::logic_error("the store's writer must run with synchronous=FULL");
+        }
+    }
     try {
         schema_version_ = migrate_schema(*writer_db_);
     } catch (const sqlite::error& e) {

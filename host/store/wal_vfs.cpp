@@ -7,8 +7,9 @@
 // SQLite syncs the file, reads from it, asks its size, truncates it, closes it, or writes
 // elsewhere in it. With synchronous=FULL SQLite syncs the WAL before it publishes a commit, so
 // every committed frame is in the file before any reader, checkpoint or crash could look for
-// it; frames still in memory belong to a transaction that has not committed. The store uses it
-// only for the writer's connection, which runs with synchronous=FULL.
+// it. Frames still in memory belong to a transaction that has not committed; when it ends
+// without committing (the connection gives up the WAL write lock) they are dropped. The store
+// uses it only for the writer's connection, and checks that it runs with synchronous=FULL.
 #include "store/wal_vfs.hpp"
 
 #include <sqlite3.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <vector>
 
 namespace tributary::host::sqlite {
 
@@ -35,10 +37,20 @@ struct gathering_file {
     sqlite3_int64 start;
     sqlite3_int64 size;
     sqlite3_int64 capacity;
+    const char* db_name;  // the database's name as SQLite passed it (one pointer per connection)
+    gathering_file* wal;  // a database file: its connection's WAL file, while open
 };
 static_assert(sizeof(gathering_file) % 8 == 0, "the real file that follows must stay aligned");
 
 sqlite3_vfs* base_vfs = nullptr;
+
+// The open database files, so that a WAL file finds the database file of its own connection:
+// SQLite gives both the same name pointer, sqlite3_filename_database() of the WAL's name.
+std::mutex open_mutex;
+std::vector<gathering_file*> open_databases;
+
+// SQLite's WAL write lock: the first lock slot of the WAL index (WAL_WRITE_LOCK in wal.c).
+constexpr int wal_write_lock = 0;
 
 gathering_file* self(sqlite3_file* f) {
     return reinterpret_cast<gathering_file*>(f);
@@ -77,6 +89,15 @@ bool reserve(gathering_file* f, sqlite3_int64 bytes) {
 
 int x_close(sqlite3_file* file) {
     auto* f = self(file);
+    {
+        std::lock_guard lock(open_mutex);
+        std::erase(open_databases, f);
+        for (auto* db : open_databases) {
+            if (db->wal == f) {
+                db->wal = nullptr;
+            }
+        }
+    }
     int rc = flush(f);
     int closed = real_methods(f).xClose(f->real);
     std::free(f->data);
@@ -197,7 +218,15 @@ int x_shm_lock(sqlite3_file* file, int offset, int n, int flags) {
     if (!has_shm(f)) {
         return SQLITE_IOERR_SHMLOCK;
     }
-    return real_methods(f).xShmLock(f->real, offset, n, flags);
+    int rc = real_methods(f).xShmLock(f->real, offset, n, flags);
+    if (rc == SQLITE_OK && f->wal != nullptr && offset == wal_write_lock &&
+        flags == (SQLITE_SHM_UNLOCK | SQLITE_SHM_EXCLUSIVE)) {
+        // The write transaction has ended. A commit left nothing gathered (its sync wrote it
+        // out); whatever is left belongs to a rolled-back transaction and must never reach the
+        // file, where another connection may have committed frames at the same offsets since.
+        f->wal->size = 0;
+    }
+    return rc;
 }
 
 void x_shm_barrier(sqlite3_file* file) {
@@ -268,9 +297,25 @@ int x_open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, i
     f->start = 0;
     f->size = 0;
     f->capacity = 0;
+    f->db_name = nullptr;
+    f->wal = nullptr;
     int rc = base_vfs->xOpen(base_vfs, name, f->real, flags, out_flags);
     // Without real methods there is nothing to close: SQLite must not call ours either.
     f->base.pMethods = f->real->pMethods != nullptr ? &gathering_methods : nullptr;
+    if (f->base.pMethods != nullptr && name != nullptr) {
+        std::lock_guard lock(open_mutex);
+        if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+            f->db_name = name;
+            open_databases.push_back(f);
+        } else if (f->gather) {
+            f->db_name = sqlite3_filename_database(name);
+            for (auto* db : open_databases) {
+                if (db->db_name == f->db_name) {
+                    db->wal = f;
+                }
+            }
+        }
+    }
     return rc;
 }
 

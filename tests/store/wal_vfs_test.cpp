@@ -140,6 +140,30 @@ BOOST_FIXTURE_TEST_CASE(a_rolled_back_transaction_leaves_nothing, fixture) {
     BOOST_TEST(count(*writer) == 51);
 }
 
+BOOST_FIXTURE_TEST_CASE(frames_of_a_rolled_back_transaction_never_reach_the_file, fixture) {
+    // The writer spills frames of a transaction it then rolls back; another connection commits
+    // at the same WAL offsets; nothing the writer does afterwards may write the dropped frames
+    // over that commit.
+    auto writer = open_writer(20);
+    insert(*writer, 1, 100);
+    writer->exec("BEGIN IMMEDIATE");
+    writer->exec(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+        "INSERT INTO t (v) SELECT zeroblob(1000) FROM n");
+    writer->exec("ROLLBACK");
+    {
+        sq::database other(file);
+        insert(other, 1, 1000);
+        BOOST_TEST(count(other) == 2);
+    }
+    BOOST_TEST(count(*writer) == 2);
+    insert(*writer, 1, 10);
+    writer.reset();
+    BOOST_TEST(rows_after_crash() == 3);
+    sq::database reopened(file);
+    BOOST_TEST(count(reopened) == 3);
+}
+
 BOOST_FIXTURE_TEST_CASE(the_wal_restarts_after_a_checkpoint, fixture) {
     auto writer = open_writer();
     sq::database checkpointer(file);
