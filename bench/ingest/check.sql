@@ -19,6 +19,11 @@ CREATE TEMP TABLE latest AS
     WHERE u.tenant = 'bench';
 CREATE INDEX temp.latest_user ON latest(user_id);
 
+SELECT CASE WHEN s = @sent_lines AND p = @paced_lines THEN 'ok' ELSE 'FAIL' END ||
+       ': logs read whole: ' || s || ' of ' || @sent_lines || ' sent, ' || p || ' of ' ||
+       @paced_lines || ' paced 2xx'
+FROM (SELECT (SELECT count(*) FROM sent) AS s, (SELECT count(*) FROM paced_ok) AS p);
+
 SELECT CASE WHEN n = 0 THEN 'ok' ELSE 'FAIL' END || ': responses stored more than once: ' || n
 FROM (SELECT count(*) - count(DISTINCT source_id) AS n FROM stored);
 
@@ -59,13 +64,13 @@ FROM (SELECT count(*) AS n, (SELECT count(*) FROM companies WHERE tenant = 'benc
 
 SELECT CASE WHEN t.promoters = r.p AND t.passives = r.pa AND t.detractors = r.d AND
                  t.score_sum = r.s THEN 'ok' ELSE 'FAIL' END ||
-       ': portfolio figures equal a recount: ' || t.promoters || '/' || t.passives || '/' ||
-       t.detractors || ' (promoters/passives/detractors)'
-FROM tenant_rollups t, (SELECT coalesce(sum(score >= 9), 0) AS p,
-                               coalesce(sum(score BETWEEN 7 AND 8), 0) AS pa,
-                               coalesce(sum(score <= 6), 0) AS d, coalesce(sum(score), 0) AS s
-                        FROM latest) r
-WHERE t.tenant = 'bench';
+       ': portfolio figures equal a recount: ' ||
+       coalesce(t.promoters || '/' || t.passives || '/' || t.detractors, 'no portfolio row') ||
+       ' (promoters/passives/detractors)'
+FROM (SELECT coalesce(sum(score >= 9), 0) AS p, coalesce(sum(score BETWEEN 7 AND 8), 0) AS pa,
+             coalesce(sum(score <= 6), 0) AS d, coalesce(sum(score), 0) AS s
+      FROM latest) r
+LEFT JOIN tenant_rollups t ON t.tenant = 'bench';
 
 SELECT 'stored: ' || count(*) || ' responses, ' || sum(end_user_id IS NOT NULL) || ' matched, ' ||
        sum(end_user_id IS NULL) || ' unmatched; ' ||

@@ -43,6 +43,16 @@ for tool in wrk sqlite3 curl; do
         exit 1
     }
 done
+# Every setting is a whole number of at least 1; runs last 120 seconds at most.
+for setting in ROUNDS="$rounds" DURATION="$duration" CONNECTIONS="$connections" \
+    WRK_THREADS="$wrk_threads" HOST_THREADS="$host_threads" PACED_SECONDS="$paced_seconds" \
+    PACED_CONNECTIONS="$paced_connections" PACED_RATE="${PACED_RATE:-1}"; do
+    value=${setting#*=}
+    if ! [[ $value =~ ^[1-9][0-9]{0,6}$ ]]; then
+        echo "run.sh: ${setting%%=*} must be a whole number of at least 1, not '$value'" >&2
+        exit 1
+    fi
+done
 if [ "$duration" -gt 120 ] || [ "$paced_seconds" -gt 120 ]; then
     echo "run.sh: runs are limited to 120 seconds each" >&2
     exit 1
@@ -51,11 +61,13 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/tributary-ingest.XXXXXX")
 host_pid=""
 null_pid=""
+load_pid=""  # wrk or bench_paced_load, while one runs
+perf_pid=""
 cleanup() {
-    for pid in $null_pid $host_pid; do
+    for pid in $load_pid $perf_pid $null_pid $host_pid; do
         kill -TERM "$pid" 2>/dev/null || true
     done
-    for pid in $null_pid $host_pid; do
+    for pid in $load_pid $perf_pid $null_pid $host_pid; do
         wait "$pid" 2>/dev/null || true
     done
     if [ "${BENCH_KEEP:-0}" = 1 ]; then
@@ -65,7 +77,22 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# Runs a load generator in the background and waits for it, so that a signal is handled at
+# once (bash runs traps only between commands, and wait is interruptible).
+run_load() {
+    local out=$1
+    shift
+    "$@" >"$out" 2>>"$out.err" &
+    load_pid=$!
+    local rc=0
+    wait "$load_pid" || rc=$?
+    load_pid=""
+    return "$rc"
+}
 
 # Waits for "listening on http://HOST:PORT" in a server's output and prints the URL.
 wait_listening() {
@@ -106,9 +133,28 @@ thread_cpu() {
 # wrk with the settings of every run; appends the CPU seconds it used (user + system).
 run_wrk() {
     local url=$1 log_dir=$2 run=$3 out=$4
-    local TIMEFORMAT="wrk_cpu_s=%U+%S"
-    { time wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 10s \
-        -s "$here/webhook.lua" "$url" -- "$hook_path" "$log_dir" "$run" >"$out"; } 2>>"$out"
+    local before
+    children_cpu
+    before=$children_cpu_s
+    if ! run_load "$out" wrk -t"$wrk_threads" -c"$connections" -d"${duration}s" --timeout 10s \
+        -s "$here/webhook.lua" "$url" -- "$hook_path" "$log_dir" "$run"; then
+        echo "run.sh: wrk failed:" >&2
+        cat "$out" "$out.err" >&2
+        exit 1
+    fi
+    children_cpu
+    awk -v a="$before" -v b="$children_cpu_s" 'BEGIN { printf "wrk_cpu_s=%.3f+0\n", b - a }' \
+        >>"$out"
+}
+
+# Sets children_cpu_s: user + system CPU seconds of this shell's finished children (bash's
+# times builtin, run in this shell rather than in a command substitution's copy of it).
+children_cpu() {
+    times >"$work/times.txt"
+    children_cpu_s=$(sed -n 2p "$work/times.txt" | awk '{
+        s = 0
+        for (i = 1; i <= 2; i++) { split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+        printf "%.3f", s }')
 }
 
 # CPU cores wrk kept busy during a run.
@@ -166,7 +212,6 @@ null_url=$(wait_listening "$work/null.out" "$null_pid")
 null_cpu=0
 host_cpu=0
 threads_before=$(thread_cpu "$host_pid")
-perf_pid=""
 for round in $(seq 1 "$rounds"); do
     cpu_before=$(cpu_seconds "/proc/$null_pid")
     run_wrk "$null_url" - $((900 + round)) "$work/ceiling-$round.txt"
@@ -209,9 +254,13 @@ ratio=$(for r in $(seq 1 "$rounds"); do
 done | median)
 paced_rate=${PACED_RATE:-$(awk -v r="$peak_rps" 'BEGIN { printf "%d", r / 2 }')}
 host_port=${host_url##*:}
-"$paced_load" --port "$host_port" --path "$hook_path" --rate "$paced_rate" \
-    --seconds "$paced_seconds" --connections "$paced_connections" --run 500 \
-    --log "$work/paced-ok.log" >"$work/paced.txt"
+if ! run_load "$work/paced.txt" "$paced_load" --port "$host_port" --path "$hook_path" \
+    --rate "$paced_rate" --seconds "$paced_seconds" --connections "$paced_connections" \
+    --run 500 --log "$work/paced-ok.log"; then
+    echo "run.sh: bench_paced_load failed:" >&2
+    cat "$work/paced.txt" "$work/paced.txt.err" >&2
+    exit 1
+fi
 hwm_end=$(vm_hwm_mb "$host_pid")
 wal_mb=$(awk -v b="$(stat -c %s "$work/data/tributary.db-wal" 2>/dev/null || echo 0)" \
     'BEGIN { printf "%.1f", b / 1048576 }')
@@ -235,8 +284,9 @@ for round in $(seq 1 "$rounds"); do
             "$(field "$f" requests)" "$(field "$f" not_ok)" "$errors"
     done
     peak_requests=$((peak_requests + $(field "$work/peak-$round.txt" requests)))
+    # Sent, but neither a 2xx nor another status read back: still in flight when wrk stopped.
     in_flight=$((in_flight + $(field "$work/peak-$round.txt" sent) - \
-        $(field "$work/peak-$round.txt" ok)))
+        $(field "$work/peak-$round.txt" ok) - $(field "$work/peak-$round.txt" not_ok)))
 done
 f=$work/paced.txt
 printf '| host paced at %s/s | %s | %s | %s | %s | %s | %s |\n' "$paced_rate" "$(field "$f" rps)" \
@@ -257,14 +307,29 @@ echo "host VmHWM: ${hwm_provisioned} MB after provisioning, ${hwm_peak} MB after
 
 # ---- checks ---------------------------------------------------------------------------------
 cat "$work"/sent-*/sent-*.log >"$work/sent.log"
-sqlite3 -batch "$work/data/tributary.db" \
-    -cmd "CREATE TEMP TABLE sent (id TEXT, version INTEGER)" \
-    -cmd "CREATE TEMP TABLE paced_ok (id TEXT, version INTEGER)" \
-    -cmd ".separator ' '" -cmd ".import $work/sent.log sent" \
-    -cmd ".import $work/paced-ok.log paced_ok" \
-    -cmd ".parameter set @in_flight $in_flight" \
-    <"$here/check.sql" | tee "$work/check.txt"
-if grep -q 'FAIL' "$work/check.txt"; then
+touch "$work/paced-ok.log"
+{
+    # A paced run that lost connections or fell behind its schedule did not measure what it
+    # claims, and the deliveries it never heard back about are in no log.
+    paced_errors=$(field "$work/paced.txt" errors)
+    paced_abort=$(field "$work/paced.txt" backlog_abort)
+    if [ "${paced_errors:-1}" = 0 ] && [ "${paced_abort:-1}" = 0 ]; then
+        echo "ok: paced run complete: no connection errors, never behind its schedule"
+    else
+        echo "FAIL: paced run incomplete: ${paced_errors:-?} connection errors," \
+            "backlog abort ${paced_abort:-?}"
+    fi
+    sqlite3 -batch -bail "$work/data/tributary.db" \
+        -cmd "CREATE TEMP TABLE sent (id TEXT, version INTEGER)" \
+        -cmd "CREATE TEMP TABLE paced_ok (id TEXT, version INTEGER)" \
+        -cmd ".separator ' '" -cmd ".import $work/sent.log sent" \
+        -cmd ".import $work/paced-ok.log paced_ok" \
+        -cmd ".parameter set @in_flight $in_flight" \
+        -cmd ".parameter set @sent_lines $(wc -l <"$work/sent.log")" \
+        -cmd ".parameter set @paced_lines $(wc -l <"$work/paced-ok.log")" \
+        <"$here/check.sql" 2>&1 || echo "FAIL: sqlite3 could not run the check"
+} | tee "$work/check.txt"
+if grep -q 'FAIL' "$work/check.txt" || ! grep -q '^stored: ' "$work/check.txt"; then
     echo "run.sh: the store check failed" >&2
     exit 1
 fi
