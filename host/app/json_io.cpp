@@ -1,6 +1,8 @@
 // json_io.cpp: JSON answers, request bodies, paths and queries for the HTTP routes.
 #include "app/json_io.hpp"
 
+#include <boost/url/pct_string_view.hpp>
+
 #include <cmath>
 #include <cstdio>
 
@@ -111,38 +113,13 @@ std::optional<bj::value> parse_body(const http::request& req, std::string& error
 
 namespace {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
+// Strict: a "%" not followed by two hex digits makes the whole text invalid.
 std::optional<std::string> percent_decode(std::string_view s, bool plus_is_space) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%') {
-            int hi = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
-            int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0) {
-                return std::nullopt;
-            }
-            out += static_cast<char>(hi * 16 + lo);
-            i += 2;
-        } else if (plus_is_space && s[i] == '+') {
-            out += ' ';
-        } else {
-            out += s[i];
-        }
+    auto escaped = boost::urls::make_pct_string_view(s);
+    if (!escaped) {
+        return std::nullopt;
     }
-    return out;
+    return escaped->decode(boost::urls::encoding_opts(plus_is_space));
 }
 
 }  // namespace
