@@ -17,6 +17,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 build=${TRIBUTARY_BUILD_DIR:-$root/build}
 responses=${RESPONSES:-100000}
 large=${LARGE:-1000000}
@@ -59,35 +61,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits for "listening on http://HOST:PORT" in a server's output and prints the URL.
-wait_listening() {
-    local out=$1 pid=$2
-    for _ in $(seq 1 200); do
-        if grep -q '^listening on ' "$out" 2>/dev/null; then
-            sed -n 's/^listening on //p' "$out" | head -1
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    echo "run.sh: server did not start; its output:" >&2
-    cat "$out" "$out.err" >&2 || true
-    return 1
-}
-
-# Reads key=value from a RESULT line.
-field() {
-    sed -n "s/^RESULT .* $2=\([^ ]*\).*/\1/p" "$1" | head -1
-}
-
-vm_hwm_mb() {
-    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
-}
-vm_rss_mb() {
-    awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
-}
 
 # Starts an emulator with $1 responses; sets emulator_url and emulator_pid.
 start_emulator() {

@@ -19,6 +19,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
+# shellcheck source=../lib.sh
+. "$here/../lib.sh"
 build=${TRIBUTARY_BUILD_DIR:-$root/build}
 duration=${DURATION:-10}
 connections=${CONNECTIONS:-32}
@@ -94,29 +96,6 @@ run_load() {
     return "$rc"
 }
 
-# Waits for "listening on http://HOST:PORT" in a server's output and prints the URL.
-wait_listening() {
-    local out=$1 pid=$2
-    for _ in $(seq 1 100); do
-        if grep -q '^listening on ' "$out" 2>/dev/null; then
-            sed -n 's/^listening on //p' "$out" | head -1
-            return 0
-        fi
-        if ! kill -0 "$pid" 2>/dev/null; then
-            break
-        fi
-        sleep 0.1
-    done
-    echo "run.sh: server did not start; its output:" >&2
-    cat "$out" "$out.err" >&2 || true
-    return 1
-}
-
-# Reads key=value from a RESULT line.
-field() {
-    sed -n "s/.*RESULT.* $2=\([^ ]*\).*/\1/p; s/^RESULT $2=\([^ ]*\).*/\1/p" "$1" | head -1
-}
-
 # CPU seconds a process (or one of its threads: /proc/PID/task/TID) has used so far.
 cpu_seconds() {
     awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "$1/stat"
@@ -162,9 +141,6 @@ wrk_cores() {
     sed -n 's/^wrk_cpu_s=//p' "$1" | awk -F+ -v d="$duration" '{ printf "%.2f", ($1 + $2) / d }'
 }
 
-vm_hwm_mb() {
-    awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"
-}
 
 echo "== machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)," \
     "load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -246,8 +222,18 @@ threads_after=$(thread_cpu "$host_pid")
 # ---- 3. the host at half its peak rate --------------------------------------------------------
 # Medians over the rounds: of each run's rate and of each round's host/ceiling ratio.
 median() { awk 'NF' | sort -g | awk '{ v[NR] = $1 } END { printf "%s", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-peak_rps=$(for r in $(seq 1 "$rounds"); do field "$work/peak-$r.txt" rps; echo; done | median)
-ceiling_rps=$(for r in $(seq 1 "$rounds"); do field "$work/ceiling-$r.txt" rps; echo; done | median)
+# The median over the rounds of what a command prints for each run's file: over_rounds RUN CMD...
+over_rounds() {
+    local run=$1 r
+    shift
+    for r in $(seq 1 "$rounds"); do
+        "$@" "$work/$run-$r.txt"
+        echo
+    done | median
+}
+rps_of() { field "$1" rps; }
+peak_rps=$(over_rounds peak rps_of)
+ceiling_rps=$(over_rounds ceiling rps_of)
 ratio=$(for r in $(seq 1 "$rounds"); do
     awk -v h="$(field "$work/peak-$r.txt" rps)" -v c="$(field "$work/ceiling-$r.txt" rps)" \
         'BEGIN { printf "%.3f\n", h / c }'
@@ -294,9 +280,9 @@ printf '| host paced at %s/s | %s | %s | %s | %s | %s | %s |\n' "$paced_rate" "$
     "$(field "$f" errors)"
 echo
 echo "medians over $rounds rounds: ceiling $ceiling_rps/s, host $peak_rps/s; host / ceiling: $ratio"
-echo "CPU in the ceiling runs: wrk $(for r in $(seq 1 "$rounds"); do wrk_cores "$work/ceiling-$r.txt"; echo; done | median) cores," \
+echo "CPU in the ceiling runs: wrk $(over_rounds ceiling wrk_cores) cores," \
     "null server $(awk -v c="$null_cpu" -v d="$duration" -v n="$rounds" 'BEGIN { printf "%.2f", c / d / n }') cores;" \
-    "in the peak runs: wrk $(for r in $(seq 1 "$rounds"); do wrk_cores "$work/peak-$r.txt"; echo; done | median) cores"
+    "in the peak runs: wrk $(over_rounds peak wrk_cores) cores"
 echo "paced p99.9: $(field "$f" p999_ms) ms, max $(field "$f" max_ms) ms"
 echo "host CPU in the peak runs: $(awk -v c="$host_cpu" -v n="$peak_requests" -v d="$duration" \
     -v r="$rounds" 'BEGIN { printf "%.2f s (%.2f cores), %.0f us per request", c, c / d / r, \
