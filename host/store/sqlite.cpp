@@ -1,6 +1,8 @@
 // sqlite.cpp: the RAII layer over SQLite.
 #include "store/sqlite.hpp"
 
+#include "store/page_cache.hpp"
+
 namespace tributary::host::sqlite {
 
 namespace {
@@ -113,6 +115,7 @@ std::optional<std::int64_t> statement::opt_int64(int column) const {
 }
 
 database::database(const std::filesystem::path& file, bool read_only, const char* vfs) {
+    install_page_cache();  // before SQLite initialises, which opening does
     int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     flags |= SQLITE_OPEN_NOMUTEX;  // each connection is used by one thread at a time
     int rc = sqlite3_open_v2(file.c_str(), &db_, flags, vfs);

@@ -12,6 +12,8 @@
 // uses it only for the writer's connection, and checks that it runs with synchronous=FULL.
 #include "store/wal_vfs.hpp"
 
+#include "store/page_cache.hpp"
+
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -327,6 +329,7 @@ const char* gathering_wal_vfs() {
     static std::once_flag once;
     static bool registered = false;
     std::call_once(once, [] {
+        install_page_cache();  // before SQLite initialises, which finding a VFS does
         base_vfs = sqlite3_vfs_find(nullptr);
         if (base_vfs == nullptr || base_vfs->iVersion < 1) {
             return;
