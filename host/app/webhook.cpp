@@ -165,13 +165,12 @@ void app::handle_webhook(request& req, http::responder respond) {
 
     // Answer only once the records are committed.
     auto answer = plugin_answer(req, *call);
-    auto counts = std::make_shared<stored_counts>();
     auto records = std::make_shared<std::vector<prepared_record>>(std::move(*prepared));
     std::string tenant = inst->record.tenant;
     store_->write(
-        [records, counts, tenant](write_txn& txn) {
+        [records, tenant](write_txn& txn) {
             for (const auto& p : *records) {
-                counts->add(txn.upsert_response(tenant, p.record, p.contribution));
+                txn.upsert_response(tenant, p.record, p.contribution);
             }
         },
         [respond = std::move(respond), answer = std::move(answer), inst, request_id,

@@ -142,6 +142,7 @@ int rekey(const std::vector<std::string>& args) {
     try {
         store s(store_options{data_dir / "tributary.db"});
         s.write_sync<bool>([&](write_txn& txn) {
+            count = 0;  // the work may run again (store::write)
             for (auto inst : txn.installations()) {
                 if (!reseal(inst.config, *old_key, new_key, count)) {
                     throw std::runtime_error("a secret of installation " + inst.id +

@@ -1069,6 +1069,93 @@ BOOST_AUTO_TEST_CASE(failing_unit_does_not_undo_its_neighbours_in_the_batch) {
     auto after = db->stats();
     BOOST_TEST(after.writes - before.writes == 4u);
     BOOST_TEST(after.commits - before.commits == 2u);
+    // The batch of three ran once whole, failed, and ran again with a savepoint per unit.
+    BOOST_TEST(after.replayed_batches - before.replayed_batches == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unit_run_again_after_a_neighbour_fails_leaves_its_writes_once) {
+    auto before = db->stats();
+    std::promise<void> started;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::vector<std::promise<std::exception_ptr>> done(3);
+    auto on_done = [&done](int i) {
+        return [&done, i](std::exception_ptr e) { done[i].set_value(e); };
+    };
+    std::atomic<int> runs{0};
+    th::installation inst;
+    inst.tenant = tenant;
+    inst.connector = "satismeter";
+
+    db->write(
+        [&](th::write_txn&) {
+            started.set_value();
+            released.wait();
+        },
+        on_done(0));
+    started.get_future().wait();
+    // Queued behind the first: runs in the whole-batch pass, then again after its neighbour
+    // fails. Its row must be stored once, as if it had run once.
+    db->write(
+        [&, inst](th::write_txn& txn) mutable {
+            ++runs;
+            inst.id = "kept";
+            inst.key_hash = "kept-hash";
+            txn.insert_installation(inst);
+        },
+        on_done(1));
+    db->write(
+        [&, inst](th::write_txn& txn) mutable {
+            inst.id = "refused";
+            inst.key_hash = "kept-hash";  // UNIQUE: fails after its neighbour's insert
+            txn.insert_installation(inst);
+        },
+        on_done(2));
+    release.set_value();
+
+    std::vector<std::exception_ptr> outcomes;
+    for (auto& d : done) {
+        outcomes.push_back(d.get_future().get());
+    }
+    BOOST_TEST(!outcomes[0]);
+    BOOST_TEST(!outcomes[1]);
+    BOOST_TEST(static_cast<bool>(outcomes[2]));
+    BOOST_TEST(runs.load() == 2);
+    auto rows = db->read([](th::read_txn& txn) { return txn.installations(); });
+    BOOST_TEST_REQUIRE(rows.size() == 1u);
+    BOOST_TEST(rows[0].id == "kept");
+    BOOST_TEST(db->stats().replayed_batches - before.replayed_batches == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(batch_without_failures_runs_each_unit_once) {
+    auto before = db->stats();
+    std::promise<void> started;
+    std::promise<void> release;
+    auto released = release.get_future().share();
+    std::atomic<int> runs{0};
+    std::vector<std::promise<std::exception_ptr>> done(5);
+    db->write(
+        [&](th::write_txn&) {
+            started.set_value();
+            released.wait();
+        },
+        [&done](std::exception_ptr e) { done[0].set_value(e); });
+    started.get_future().wait();
+    for (int i = 1; i < 5; ++i) {
+        db->write(
+            [&runs, i](th::write_txn& txn) {
+                ++runs;
+                txn.create_tenant("b" + std::to_string(i), "B");
+            },
+            [&done, i](std::exception_ptr e) { done[i].set_value(e); });
+    }
+    release.set_value();
+    for (auto& d : done) {
+        BOOST_TEST(!d.get_future().get());
+    }
+    BOOST_TEST(runs.load() == 4);
+    BOOST_TEST(db->stats().replayed_batches == before.replayed_batches);
+    BOOST_TEST(count(*peek(), "SELECT count(*) FROM tenants WHERE id LIKE 'b%'") == 4);
 }
 
 BOOST_AUTO_TEST_CASE(failing_sql_in_a_unit_rolls_back_only_that_unit) {
