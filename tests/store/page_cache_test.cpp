@@ -2,11 +2,10 @@
 // when no page lies past the database's end, and passes on every one that has pages to drop.
 #include "store/page_cache.hpp"
 #include "store/sqlite.hpp"
+#include "temp_dir.hpp"
 
 #define BOOST_TEST_MODULE page_cache
 #include <boost/test/unit_test.hpp>
-
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -18,19 +17,10 @@ namespace sq = tributary::host::sqlite;
 
 namespace {
 
-struct fixture {
-    fs::path dir;
-    fs::path file;
+struct fixture : tributary::test::temp_dir {
+    fs::path file = dir / "data.db";
 
-    fixture() {
-        dir = fs::temp_directory_path() /
-              ("tributary-page-cache-" + std::to_string(::getpid()) + "-" +
-               std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-        file = dir / "data.db";
-    }
-    ~fixture() { fs::remove_all(dir); }
+    fixture() : temp_dir("tributary-page-cache") {}
 
     std::unique_ptr<sq::database> open() {
         auto db = std::make_unique<sq::database>(file);

@@ -1018,39 +1018,48 @@ BOOST_AUTO_TEST_CASE(concurrent_writes_all_commit_before_their_done_runs) {
     BOOST_TEST(after.commits - before.commits <= after.writes - before.writes);
 }
 
-BOOST_AUTO_TEST_CASE(failing_unit_does_not_undo_its_neighbours_in_the_batch) {
-    auto before = db->stats();
+// Queues units while the writer is held by a first one, so that they commit as one batch after
+// it; returns each unit's outcome, the holding unit's first. The holder runs `first`.
+std::vector<std::exception_ptr> run_as_one_batch(
+    th::store& store, const std::vector<th::store::write_fn>& units,
+    const th::store::write_fn& first = [](th::write_txn&) {}) {
     std::promise<void> started;
     std::promise<void> release;
     auto released = release.get_future().share();
-    std::vector<std::promise<std::exception_ptr>> done(4);
-    auto on_done = [&done](int i) {
+    std::vector<std::promise<std::exception_ptr>> done(units.size() + 1);
+    auto on_done = [&done](std::size_t i) {
         return [&done, i](std::exception_ptr e) { done[i].set_value(e); };
     };
-
-    // The first write holds the writer, so the next three are queued and committed together.
-    db->write(
+    store.write(
         [&](th::write_txn& txn) {
             started.set_value();
             released.wait();
-            txn.create_tenant("t0", "T0");
+            first(txn);
         },
         on_done(0));
     started.get_future().wait();
-    db->write([](th::write_txn& txn) { txn.create_tenant("t1", "T1"); }, on_done(1));
-    db->write(
-        [](th::write_txn& txn) {
-            txn.create_tenant("t2", "T2");
-            throw std::runtime_error("unit two fails");
-        },
-        on_done(2));
-    db->write([](th::write_txn& txn) { txn.create_tenant("t3", "T3"); }, on_done(3));
+    for (std::size_t i = 0; i < units.size(); ++i) {
+        store.write(units[i], on_done(i + 1));
+    }
     release.set_value();
-
     std::vector<std::exception_ptr> outcomes;
     for (auto& d : done) {
         outcomes.push_back(d.get_future().get());
     }
+    return outcomes;
+}
+
+BOOST_AUTO_TEST_CASE(failing_unit_does_not_undo_its_neighbours_in_the_batch) {
+    auto before = db->stats();
+    auto outcomes = run_as_one_batch(*db,
+                                     {[](th::write_txn& txn) { txn.create_tenant("t1", "T1"); },
+                                      [](th::write_txn& txn) {
+                                          txn.create_tenant("t2", "T2");
+                                          throw std::runtime_error("unit two fails");
+                                      },
+                                      [](th::write_txn& txn) { txn.create_tenant("t3", "T3"); }},
+                                     [](th::write_txn& txn) { txn.create_tenant("t0", "T0"); });
+
     BOOST_TEST(!outcomes[0]);
     BOOST_TEST(!outcomes[1]);
     BOOST_TEST_REQUIRE(static_cast<bool>(outcomes[2]));
@@ -1075,48 +1084,24 @@ BOOST_AUTO_TEST_CASE(failing_unit_does_not_undo_its_neighbours_in_the_batch) {
 
 BOOST_AUTO_TEST_CASE(unit_run_again_after_a_neighbour_fails_leaves_its_writes_once) {
     auto before = db->stats();
-    std::promise<void> started;
-    std::promise<void> release;
-    auto released = release.get_future().share();
-    std::vector<std::promise<std::exception_ptr>> done(3);
-    auto on_done = [&done](int i) {
-        return [&done, i](std::exception_ptr e) { done[i].set_value(e); };
-    };
     std::atomic<int> runs{0};
     th::installation inst;
     inst.tenant = tenant;
     inst.connector = "satismeter";
+    // The first runs in the whole-batch pass, then again after its neighbour fails. Its row must
+    // be stored once, as if it had run once.
+    auto outcomes = run_as_one_batch(*db, {[&, inst](th::write_txn& txn) mutable {
+                                               ++runs;
+                                               inst.id = "kept";
+                                               inst.key_hash = "kept-hash";
+                                               txn.insert_installation(inst);
+                                           },
+                                           [&, inst](th::write_txn& txn) mutable {
+                                               inst.id = "refused";
+                                               inst.key_hash = "kept-hash";  // UNIQUE: fails
+                                               txn.insert_installation(inst);
+                                           }});
 
-    db->write(
-        [&](th::write_txn&) {
-            started.set_value();
-            released.wait();
-        },
-        on_done(0));
-    started.get_future().wait();
-    // Queued behind the first: runs in the whole-batch pass, then again after its neighbour
-    // fails. Its row must be stored once, as if it had run once.
-    db->write(
-        [&, inst](th::write_txn& txn) mutable {
-            ++runs;
-            inst.id = "kept";
-            inst.key_hash = "kept-hash";
-            txn.insert_installation(inst);
-        },
-        on_done(1));
-    db->write(
-        [&, inst](th::write_txn& txn) mutable {
-            inst.id = "refused";
-            inst.key_hash = "kept-hash";  // UNIQUE: fails after its neighbour's insert
-            txn.insert_installation(inst);
-        },
-        on_done(2));
-    release.set_value();
-
-    std::vector<std::exception_ptr> outcomes;
-    for (auto& d : done) {
-        outcomes.push_back(d.get_future().get());
-    }
     BOOST_TEST(!outcomes[0]);
     BOOST_TEST(!outcomes[1]);
     BOOST_TEST(static_cast<bool>(outcomes[2]));
@@ -1129,29 +1114,16 @@ BOOST_AUTO_TEST_CASE(unit_run_again_after_a_neighbour_fails_leaves_its_writes_on
 
 BOOST_AUTO_TEST_CASE(batch_without_failures_runs_each_unit_once) {
     auto before = db->stats();
-    std::promise<void> started;
-    std::promise<void> release;
-    auto released = release.get_future().share();
     std::atomic<int> runs{0};
-    std::vector<std::promise<std::exception_ptr>> done(5);
-    db->write(
-        [&](th::write_txn&) {
-            started.set_value();
-            released.wait();
-        },
-        [&done](std::exception_ptr e) { done[0].set_value(e); });
-    started.get_future().wait();
+    std::vector<th::store::write_fn> units;
     for (int i = 1; i < 5; ++i) {
-        db->write(
-            [&runs, i](th::write_txn& txn) {
-                ++runs;
-                txn.create_tenant("b" + std::to_string(i), "B");
-            },
-            [&done, i](std::exception_ptr e) { done[i].set_value(e); });
+        units.push_back([&runs, i](th::write_txn& txn) {
+            ++runs;
+            txn.create_tenant("b" + std::to_string(i), "B");
+        });
     }
-    release.set_value();
-    for (auto& d : done) {
-        BOOST_TEST(!d.get_future().get());
+    for (const auto& outcome : run_as_one_batch(*db, units)) {
+        BOOST_TEST(!outcome);
     }
     BOOST_TEST(runs.load() == 4);
     BOOST_TEST(db->stats().replayed_batches == before.replayed_batches);

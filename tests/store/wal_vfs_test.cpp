@@ -2,6 +2,7 @@
 // the time the commit returns, whatever the size of the transaction.
 #include "store/wal_vfs.hpp"
 #include "store/sqlite.hpp"
+#include "temp_dir.hpp"
 
 #define BOOST_TEST_MODULE wal_vfs
 #include <boost/test/unit_test.hpp>
@@ -18,18 +19,10 @@ namespace sq = tributary::host::sqlite;
 
 namespace {
 
-struct fixture {
-    fs::path dir;
-    fs::path file;
+struct fixture : tributary::test::temp_dir {
+    fs::path file = dir / "data.db";
 
-    fixture() {
-        dir = fs::temp_directory_path() / ("tributary-wal-vfs-" + std::to_string(::getpid()) + "-" +
-                                           std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-        fs::remove_all(dir);
-        fs::create_directories(dir);
-        file = dir / "data.db";
-    }
-    ~fixture() { fs::remove_all(dir); }
+    fixture() : temp_dir("tributary-wal-vfs") {}
 
     // The writer as the store opens it: gathering VFS, WAL, synchronous=FULL. No automatic
     // checkpoint, so committed rows live only in the WAL file unless a test copies them over.
