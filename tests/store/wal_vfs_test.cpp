@@ -8,7 +8,6 @@
 #include <boost/test/unit_test.hpp>
 
 #include <sqlite3.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
