@@ -239,25 +239,31 @@ void store::writer_loop() {
     }
 }
 
-// Most batches commit whole, so every unit first runs in one transaction without savepoints: a
+// Most batches commit whole, so every unit runs in one transaction without savepoints: a
 // savepoint per unit makes SQLite copy each page a unit changes to a statement journal first,
-// which was a sixth of the writer's instructions per webhook delivery. Only when a unit fails is
-// that transaction rolled back and the batch run again with a savepoint per unit, so that the
-// failing unit does not undo its neighbours (hence a unit may run twice, see store::write).
+// which was a sixth of the writer's instructions per webhook delivery. When a unit fails, the
+// transaction is rolled back, that unit keeps its error and the batch runs again without it;
+// after a second failure the rest run with a savepoint per unit, so that any number of failing
+// units each undo only themselves. The units before a failure run twice (see store::write).
 void store::commit_batch(std::vector<pending>& batch) {
     auto& db = *writer_db_;
     std::vector<std::exception_ptr> outcomes(batch.size());
+    std::vector<bool> left_out(batch.size(), false);
     std::exception_ptr commit_error;
+    bool committed = false;
     bool replayed = false;
     try {
-        std::exception_ptr failure = run_units(db, batch, outcomes, false);
-        if (failure && batch.size() == 1) {
-            // Alone in its batch: the rollback undoes exactly that unit.
-            outcomes[0] = failure;
-        } else if (failure) {
+        for (int pass = 0;; ++pass) {
+            auto result = run_units(db, batch, left_out, outcomes, pass >= max_plain_passes);
+            if (result.committed || result.failed == batch.size()) {
+                committed = result.committed;
+                break;
+            }
+            left_out[result.failed] = true;
+            if (std::find(left_out.begin(), left_out.end(), false) == left_out.end()) {
+                break;  // every unit failed: nothing left to commit
+            }
             replayed = true;
-            std::fill(outcomes.begin(), outcomes.end(), nullptr);
-            run_units(db, batch, outcomes, true);
         }
     } catch (...) {
         commit_error = std::current_exception();
@@ -271,7 +277,7 @@ void store::commit_batch(std::vector<pending>& batch) {
 
     {
         std::lock_guard lock(stats_mutex_);
-        stats_.commits += commit_error ? 0 : 1;
+        stats_.commits += committed ? 1 : 0;
         stats_.writes += batch.size();
         stats_.replayed_batches += replayed ? 1 : 0;
     }
@@ -282,16 +288,21 @@ void store::commit_batch(std::vector<pending>& batch) {
     }
 }
 
-// One transaction over the batch. With savepoints, a failing unit is rolled back alone, its
-// error goes to outcomes and the rest commit; without, the first failure rolls the whole
-// transaction back and is returned. Throws when the transaction itself fails.
-std::exception_ptr store::run_units(sqlite::database& db, std::vector<pending>& batch,
-                                    std::vector<std::exception_ptr>& outcomes, bool savepoints) {
+// One transaction over the units not left out. With savepoints, a failing unit is rolled back
+// alone, its error goes to outcomes and the rest commit. Without, the first failure rolls the
+// whole transaction back: its error goes to outcomes and its index is returned. Throws when the
+// transaction itself fails.
+store::units_result store::run_units(sqlite::database& db, std::vector<pending>& batch,
+                                     const std::vector<bool>& left_out,
+                                     std::vector<std::exception_ptr>& outcomes, bool savepoints) {
     // Prepared once and cached: these run for every batch, and parsing them each time showed in
     // the writer's profile.
     db.prepare("BEGIN IMMEDIATE").run();
     write_txn txn(db);
     for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (left_out[i]) {
+            continue;
+        }
         if (savepoints) {
             db.prepare("SAVEPOINT unit").run();
         }
@@ -302,21 +313,20 @@ std::exception_ptr store::run_units(sqlite::database& db, std::vector<pending>& 
                 db.prepare("RELEASE unit").run();
             }
         } catch (...) {
+            outcomes[i] = std::current_exception();
             db.reset_busy();
             if (!savepoints) {
-                auto failure = std::current_exception();
                 if (sqlite3_get_autocommit(db.handle()) == 0) {  // SQLite may have ended it
                     db.prepare("ROLLBACK").run();
                 }
-                return failure;
+                return {false, i};
             }
-            outcomes[i] = std::current_exception();
             db.prepare("ROLLBACK TO unit").run();
             db.prepare("RELEASE unit").run();
         }
     }
     db.prepare("COMMIT").run();
-    return nullptr;
+    return {true, batch.size()};
 }
 
 store::lease::lease(store& s) : owner(s) {

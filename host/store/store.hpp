@@ -296,7 +296,7 @@ struct store_options {
 struct store_stats {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
-    std::uint64_t replayed_batches = 0;  // run again with a savepoint per unit after a failure
+    std::uint64_t replayed_batches = 0;  // run again, without the failing units, after a failure
 };
 
 // One writer thread commits queued writes in groups (one fsync for many requests); reads run
@@ -314,9 +314,9 @@ public:
     int schema_version() const { return schema_version_; }
 
     // Queues work; done runs on the writer thread after the commit (or with the error). Queued
-    // units commit together; when one of them fails, the others run again in a new transaction,
-    // so work may run more than once and only its last run counts: it must assign what it
-    // reports outside the transaction, never add to it.
+    // units commit together; when one of them fails, the others run again in a new transaction
+    // without it, so work may run more than once and only its last run counts: it must assign
+    // what it reports outside the transaction, never add to it.
     void write(write_fn work, done_fn done);
 
     // Queues work and waits for its commit; rethrows what the work threw.
@@ -371,8 +371,15 @@ private:
     void migrate(sqlite::database& db);
     void writer_loop();
     void commit_batch(std::vector<pending>& batch);
-    static std::exception_ptr run_units(sqlite::database& db, std::vector<pending>& batch,
-                                        std::vector<std::exception_ptr>& outcomes, bool savepoints);
+    struct units_result {
+        bool committed;
+        std::size_t failed;  // the unit that failed, when not committed; else the batch's size
+    };
+    // Passes without savepoints before the rest of a batch runs with one per unit.
+    static constexpr int max_plain_passes = 2;
+    static units_result run_units(sqlite::database& db, std::vector<pending>& batch,
+                                  const std::vector<bool>& left_out,
+                                  std::vector<std::exception_ptr>& outcomes, bool savepoints);
     static void finish_read(sqlite::database& db);
 
     store_options options_;

@@ -1112,6 +1112,59 @@ BOOST_AUTO_TEST_CASE(unit_run_again_after_a_neighbour_fails_leaves_its_writes_on
     BOOST_TEST(db->stats().replayed_batches - before.replayed_batches == 1u);
 }
 
+BOOST_AUTO_TEST_CASE(failing_units_run_once_and_each_keeps_its_own_error) {
+    auto before = db->stats();
+    std::atomic<int> failing_runs{0};
+    auto failing = [&failing_runs](std::string name) {
+        return [&failing_runs, name](th::write_txn& txn) {
+            ++failing_runs;
+            txn.create_tenant(name, "F");
+            throw std::runtime_error(name + " fails");
+        };
+    };
+    auto good = [](std::string name) {
+        return [name](th::write_txn& txn) { txn.create_tenant(name, "G"); };
+    };
+    // Three failures: two passes leave one out each, the third runs with a savepoint per unit.
+    auto outcomes = run_as_one_batch(
+        *db, {good("g1"), failing("f1"), good("g2"), failing("f2"), failing("f3"), good("g3")});
+
+    std::vector<std::string> errors;
+    for (std::size_t i = 1; i < outcomes.size(); ++i) {
+        try {
+            if (outcomes[i]) {
+                std::rethrow_exception(outcomes[i]);
+            }
+            errors.emplace_back("ok");
+        } catch (const std::exception& e) {
+            errors.emplace_back(e.what());
+        }
+    }
+    BOOST_TEST(
+        errors == (std::vector<std::string>{"ok", "f1 fails", "ok", "f2 fails", "f3 fails", "ok"}),
+        boost::test_tools::per_element());
+    // Left out of the passes after their failure; f3 fails in the last pass only.
+    BOOST_TEST(failing_runs.load() == 3);
+    BOOST_TEST(count(*peek(), "SELECT count(*) FROM tenants WHERE id LIKE 'g%'") == 3);
+    BOOST_TEST(count(*peek(), "SELECT count(*) FROM tenants WHERE id LIKE 'f%'") == 0);
+    auto after = db->stats();
+    BOOST_TEST(after.commits - before.commits == 2u);
+    BOOST_TEST(after.replayed_batches - before.replayed_batches == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(unit_failing_alone_commits_nothing) {
+    auto before = db->stats();
+    BOOST_CHECK_THROW(write([](th::write_txn& txn) -> bool {
+                          txn.create_tenant("alone", "A");
+                          throw std::runtime_error("fails alone");
+                      }),
+                      std::runtime_error);
+    BOOST_TEST(!db->read([](th::read_txn& txn) { return txn.tenant_exists("alone"); }));
+    auto after = db->stats();
+    BOOST_TEST(after.commits == before.commits);
+    BOOST_TEST(after.replayed_batches == before.replayed_batches);
+}
+
 BOOST_AUTO_TEST_CASE(batch_without_failures_runs_each_unit_once) {
     auto before = db->stats();
     std::atomic<int> runs{0};
