@@ -254,12 +254,12 @@ void store::commit_batch(std::vector<pending>& batch) {
     bool replayed = false;
     try {
         for (int pass = 0;; ++pass) {
-            auto result = run_units(db, batch, left_out, outcomes, pass >= max_plain_passes);
-            if (result.committed || result.failed == batch.size()) {
-                committed = result.committed;
+            auto failed = run_units(db, batch, left_out, outcomes, pass >= max_plain_passes);
+            if (!failed) {
+                committed = true;
                 break;
             }
-            left_out[result.failed] = true;
+            left_out[*failed] = true;
             if (std::find(left_out.begin(), left_out.end(), false) == left_out.end()) {
                 break;  // every unit failed: nothing left to commit
             }
@@ -290,11 +290,12 @@ void store::commit_batch(std::vector<pending>& batch) {
 
 // One transaction over the units not left out. With savepoints, a failing unit is rolled back
 // alone, its error goes to outcomes and the rest commit. Without, the first failure rolls the
-// whole transaction back: its error goes to outcomes and its index is returned. Throws when the
-// transaction itself fails.
-store::units_result store::run_units(sqlite::database& db, std::vector<pending>& batch,
-                                     const std::vector<bool>& left_out,
-                                     std::vector<std::exception_ptr>& outcomes, bool savepoints) {
+// whole transaction back: its error goes to outcomes and its index is returned. Returns nothing
+// once committed; throws when the transaction itself fails.
+std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pending>& batch,
+                                            const std::vector<bool>& left_out,
+                                            std::vector<std::exception_ptr>& outcomes,
+                                            bool savepoints) {
     // Prepared once and cached: these run for every batch, and parsing them each time showed in
     // the writer's profile.
     db.prepare("BEGIN IMMEDIATE").run();
@@ -319,14 +320,14 @@ store::units_result store::run_units(sqlite::database& db, std::vector<pending>&
                 if (sqlite3_get_autocommit(db.handle()) == 0) {  // SQLite may have ended it
                     db.prepare("ROLLBACK").run();
                 }
-                return {false, i};
+                return i;
             }
             db.prepare("ROLLBACK TO unit").run();
             db.prepare("RELEASE unit").run();
         }
     }
     db.prepare("COMMIT").run();
-    return {true, batch.size()};
+    return std::nullopt;
 }
 
 store::lease::lease(store& s) : owner(s) {

@@ -371,15 +371,12 @@ private:
     void migrate(sqlite::database& db);
     void writer_loop();
     void commit_batch(std::vector<pending>& batch);
-    struct units_result {
-        bool committed;
-        std::size_t failed;  // the unit that failed, when not committed; else the batch's size
-    };
     // Passes without savepoints before the rest of a batch runs with one per unit.
     static constexpr int max_plain_passes = 2;
-    static units_result run_units(sqlite::database& db, std::vector<pending>& batch,
-                                  const std::vector<bool>& left_out,
-                                  std::vector<std::exception_ptr>& outcomes, bool savepoints);
+    static std::optional<std::size_t> run_units(sqlite::database& db, std::vector<pending>& batch,
+                                                const std::vector<bool>& left_out,
+                                                std::vector<std::exception_ptr>& outcomes,
+                                                bool savepoints);
     static void finish_read(sqlite::database& db);
 
     store_options options_;
