@@ -119,6 +119,9 @@ private:
             lock.unlock();
             int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
                                                nullptr, nullptr);
+            if (rc == SQLITE_OK) {
+                rc = sync_database();
+            }
             lock.lock();
             running_ = false;
             if (rc == SQLITE_OK) {
@@ -130,6 +133,19 @@ private:
                           {{"reason", sqlite3_errstr(rc)}});
             }
         }
+    }
+
+    // A pass that ends before the end of the WAL (the writer commits meanwhile) leaves the pages
+    // it copied unsynced, and SQLite syncs them in the pass that reaches the end, which is the
+    // writer's: in the ingest benchmark that took 4 ms, with every write queued behind it. Synced
+    // here, the writer's pass syncs only the few pages it copies itself (2 ms).
+    int sync_database() {
+        sqlite3_file* file = nullptr;
+        int rc = sqlite3_file_control(db_.handle(), "main", SQLITE_FCNTL_FILE_POINTER, &file);
+        if (rc != SQLITE_OK || file == nullptr || file->pMethods == nullptr) {
+            return rc;
+        }
+        return file->pMethods->xSync(file, SQLITE_SYNC_NORMAL);
     }
 
     sqlite::database& writer_;
