@@ -39,12 +39,6 @@ void configure_connection(sqlite::database& db) {
     db.exec("PRAGMA cache_size = -16000");
 }
 
-// Once the WAL holds this many pages, a thread of its own copies them into the database file.
-// Each copy ends with a sync of the database file, and the commits that sync meanwhile wait for
-// the disk behind it: in the ingest benchmark at half the peak rate, p99 latency was 8-10 ms
-// with 1,000 pages against 18-22 ms with 4,000, for about 10% less peak rate
-// (docs/performance.md).
-constexpr int checkpoint_pages = 1000;  // 4 MiB of 4 KiB pages
 // Past this the writer copies them itself, so that the WAL stays bounded whatever happens to the
 // background copy.
 constexpr int wal_limit_pages = 32000;
@@ -56,8 +50,12 @@ constexpr int wal_limit_pages = 32000;
 // next transaction starts the WAL over. Durability is unchanged: commits are synced to the WAL.
 class background_checkpointer {
 public:
-    background_checkpointer(const std::filesystem::path& file, sqlite::database& writer)
-        : writer_(writer), db_(file) {
+    background_checkpointer(const store_options& options, sqlite::database& writer)
+        : writer_(writer),
+          db_(options.file),
+          checkpoint_pages_(std::max(1, options.checkpoint_pages)),
+          restart_pages_(std::max(checkpoint_pages_, options.restart_pages)),
+          next_pass_at_(checkpoint_pages_) {
         configure_connection(db_);
         thread_ = std::thread([this] { run(); });
         sqlite3_wal_hook(writer_.handle(), &background_checkpointer::on_commit, this);
@@ -85,7 +83,11 @@ private:
     }
 
     void committed(sqlite3* db, const char* name, int pages) {
-        if (pages < checkpoint_pages) {
+        if (pages < last_pages_) {
+            next_pass_at_ = checkpoint_pages_;  // the WAL started over
+        }
+        last_pages_ = pages;
+        if (pages < next_pass_at_) {
             return;
         }
         bool finish = false;
@@ -94,10 +96,12 @@ private:
             if (running_) {
                 return;
             }
-            finish = passes_ > 0 || pages >= wal_limit_pages;
-            passes_ = 0;
-            if (!finish && !wanted_) {
+            finish = (passes_ > 0 && pages >= restart_pages_) || pages >= wal_limit_pages;
+            if (finish) {
+                passes_ = 0;
+            } else if (!wanted_) {
                 wanted_ = true;
+                next_pass_at_ = pages + checkpoint_pages_;
                 cv_.notify_one();
             }
         }
@@ -150,6 +154,8 @@ private:
 
     sqlite::database& writer_;
     sqlite::database db_;
+    const int checkpoint_pages_;
+    const int restart_pages_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool wanted_ = false;
@@ -157,6 +163,8 @@ private:
     bool stopping_ = false;
     bool warned_ = false;
     int passes_ = 0;  // background passes since the writer last finished one
+    int last_pages_ = 0;
+    int next_pass_at_;
     std::thread thread_;
 };
 
@@ -230,7 +238,7 @@ void store::write(write_fn work, done_fn done) {
 void store::writer_loop() {
     std::optional<background_checkpointer> checkpointer;
     try {
-        checkpointer.emplace(options_.file, *writer_db_);
+        checkpointer.emplace(options_, *writer_db_);
     } catch (const std::exception& e) {
         // SQLite's automatic checkpoint on the writer stays on: slower, equally durable.
         log::warn("no background checkpointer; the writer checkpoints alone",

@@ -291,6 +291,16 @@ struct store_options {
     std::filesystem::path file;
     std::size_t read_connections = 4;
     std::size_t max_batch = 512;  // writes committed together at most
+    // A thread of its own copies the WAL into the database file each time this many pages have
+    // been added to it, and syncs the file. A copy writes only the last version of each page, so
+    // larger copies write less; but the commits that sync meanwhile wait for the disk behind
+    // them. In the ingest benchmark (docs/performance.md), 1,000 pages gave p99 6-7 ms at half
+    // the peak rate and 2,000 pages 12-13 ms with about 7% more peak rate; 8,000 pages, 25 ms.
+    int checkpoint_pages = 2000;  // 8 MiB of 4 KiB pages
+    // Once the WAL holds this many pages, the writer copies what the last background pass left
+    // and its next transaction starts the WAL over; each such pass holds up every queued write
+    // for 1-2 ms.
+    int restart_pages = 8000;
 };
 
 struct store_stats {

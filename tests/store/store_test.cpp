@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <map>
 #include <memory>
@@ -1228,3 +1229,36 @@ BOOST_AUTO_TEST_CASE(writes_after_stop_are_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The background copies and the writer's closing pass keep the WAL bounded, and the WAL starts
+// over only once it holds restart_pages: smaller copies happen in the background before that.
+BOOST_AUTO_TEST_CASE(wal_starts_over_once_it_holds_restart_pages) {
+    temp_dir dir;
+    th::store_options options{dir.path() / "wal.db"};
+    options.checkpoint_pages = 8;
+    options.restart_pages = 48;
+    th::store s(options);
+    s.write_sync<bool>([](th::write_txn& txn) { return txn.create_tenant(tenant, "Acme"); });
+    for (int i = 0; i < 300; ++i) {
+        auto r = response("big-" + std::to_string(i), std::nullopt, 9, t0 + i * minute);
+        r.raw_json = R"({"pad":")" + std::string(6000, 'x') + R"("})";  // two pages and more
+        s.write_sync<th::upsert_outcome>(
+            [&](th::write_txn& txn) { return txn.upsert_response(tenant, r, contribution_of(r)); });
+    }
+
+    // The file keeps the size of the largest WAL; its header counts the times it started over.
+    auto wal = options.file.string() + "-wal";
+    constexpr std::uintmax_t frame = 4096 + 24;  // a 4 KiB page and its frame header
+    auto frames = (fs::file_size(wal) - 32) / frame;
+    std::ifstream in(wal, std::ios::binary);
+    unsigned char header[16] = {};
+    in.read(reinterpret_cast<char*>(header), sizeof(header));
+    auto restarts = (std::uint32_t{header[12]} << 24) | (std::uint32_t{header[13]} << 16) |
+                    (std::uint32_t{header[14]} << 8) | std::uint32_t{header[15]};
+    // About 2,000 frames in all: 35-40 times over at 48 frames, where starting over after every
+    // background copy made it 75 times, and never starting over would leave 2,000 in the file.
+    BOOST_TEST(restarts >= 3u);
+    BOOST_TEST(restarts <= 55u);
+    BOOST_TEST(frames >= 48u);
+    BOOST_TEST(frames <= 160u);
+}
