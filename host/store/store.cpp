@@ -6,6 +6,7 @@
 #include "util/log.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 #include <stdexcept>
 
@@ -39,10 +40,6 @@ void configure_connection(sqlite::database& db) {
     db.exec("PRAGMA cache_size = -16000");
 }
 
-// Past this the writer copies them itself, so that the WAL stays bounded whatever happens to the
-// background copy.
-constexpr int wal_limit_pages = 32000;
-
 // Copies committed pages from the WAL into the database file off the writer thread. SQLite's own
 // automatic checkpoint runs on the committing connection: every write queued behind it waits
 // while it copies the pages and syncs the database file, which showed as the writer's longest
@@ -50,11 +47,14 @@ constexpr int wal_limit_pages = 32000;
 // next transaction starts the WAL over. Durability is unchanged: commits are synced to the WAL.
 class background_checkpointer {
 public:
-    background_checkpointer(const store_options& options, sqlite::database& writer)
+    background_checkpointer(const store_options& options, sqlite::database& writer,
+                            std::atomic<std::uint64_t>& writer_passes)
         : writer_(writer),
           db_(options.file),
-          checkpoint_pages_(std::max(1, options.checkpoint_pages)),
-          restart_pages_(std::max(checkpoint_pages_, options.restart_pages)),
+          writer_passes_(writer_passes),
+          wal_limit_pages_(std::max(1, options.wal_limit_pages)),
+          checkpoint_pages_(std::clamp(options.checkpoint_pages, 1, wal_limit_pages_)),
+          restart_pages_(std::clamp(options.restart_pages, checkpoint_pages_, wal_limit_pages_)),
           next_pass_at_(checkpoint_pages_) {
         configure_connection(db_);
         thread_ = std::thread([this] { run(); });
@@ -82,32 +82,41 @@ private:
         return SQLITE_OK;
     }
 
+    // Every checkpoint_pages: a background pass, or once the WAL holds restart_pages and a pass
+    // of this WAL has ended, the writer's own. Past wal_limit_pages the writer copies what it can
+    // whether or not a background pass runs; when readers keep the WAL from starting over, it
+    // tries again checkpoint_pages later, not on every commit.
     void committed(sqlite3* db, const char* name, int pages) {
-        if (pages < last_pages_) {
-            next_pass_at_ = checkpoint_pages_;  // the WAL started over
-        }
+        bool started_over = pages < last_pages_;
         last_pages_ = pages;
+        if (started_over) {
+            next_pass_at_ = checkpoint_pages_;
+            std::lock_guard lock(mutex_);
+            passes_ = 0;  // passes over the WAL before it started over copied none of this one
+        }
         if (pages < next_pass_at_) {
             return;
         }
         bool finish = false;
         {
             std::lock_guard lock(mutex_);
-            if (running_) {
-                return;
+            bool over_limit = pages >= wal_limit_pages_;
+            if (running_ && !over_limit) {
+                return;  // asks again at the next commit, once the pass may have ended
             }
-            finish = (passes_ > 0 && pages >= restart_pages_) || pages >= wal_limit_pages;
+            finish = over_limit || (passes_ > 0 && pages >= restart_pages_);
+            next_pass_at_ = pages + checkpoint_pages_;
             if (finish) {
                 passes_ = 0;
             } else if (!wanted_) {
                 wanted_ = true;
-                next_pass_at_ = pages + checkpoint_pages_;
                 cv_.notify_one();
             }
         }
         if (finish) {
             // Passive: copies what no reader still needs and never waits for one.
             sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+            writer_passes_.fetch_add(1, std::memory_order_relaxed);
         }
     }
 
@@ -131,7 +140,7 @@ private:
             if (rc == SQLITE_OK) {
                 ++passes_;
             } else if (rc != SQLITE_BUSY && !warned_) {
-                // The writer's own copy at wal_limit_pages still bounds the WAL.
+                // The writer's own copy at the WAL's limit still bounds it.
                 warned_ = true;
                 log::warn("background checkpoint failed; the writer checkpoints alone",
                           {{"reason", sqlite3_errstr(rc)}});
@@ -154,6 +163,8 @@ private:
 
     sqlite::database& writer_;
     sqlite::database db_;
+    std::atomic<std::uint64_t>& writer_passes_;
+    const int wal_limit_pages_;
     const int checkpoint_pages_;
     const int restart_pages_;
     std::mutex mutex_;
@@ -238,7 +249,7 @@ void store::write(write_fn work, done_fn done) {
 void store::writer_loop() {
     std::optional<background_checkpointer> checkpointer;
     try {
-        checkpointer.emplace(options_, *writer_db_);
+        checkpointer.emplace(options_, *writer_db_, writer_checkpoints_);
     } catch (const std::exception& e) {
         // SQLite's automatic checkpoint on the writer stays on: slower, equally durable.
         log::warn("no background checkpointer; the writer checkpoints alone",
@@ -390,7 +401,9 @@ bool store::ping() {
 
 store_stats store::stats() const {
     std::lock_guard lock(stats_mutex_);
-    return stats_;
+    auto s = stats_;
+    s.writer_checkpoints = writer_checkpoints_.load(std::memory_order_relaxed);
+    return s;
 }
 
 // ---- reads -----------------------------------------------------------------------------------

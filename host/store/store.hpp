@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -301,12 +302,16 @@ struct store_options {
     // and its next transaction starts the WAL over; each such pass holds up every queued write
     // for 1-2 ms.
     int restart_pages = 8000;
+    // Past this the writer copies what it can on its own every checkpoint_pages, so that the WAL
+    // stays bounded whatever happens to the background copy.
+    int wal_limit_pages = 32000;
 };
 
 struct store_stats {
     std::uint64_t commits = 0;
     std::uint64_t writes = 0;
-    std::uint64_t replayed_batches = 0;  // run again, without the failing units, after a failure
+    std::uint64_t replayed_batches = 0;    // run again, without the failing units, after a failure
+    std::uint64_t writer_checkpoints = 0;  // checkpoint passes the writer ran itself
 };
 
 // One writer thread commits queued writes in groups (one fsync for many requests); reads run
@@ -404,6 +409,7 @@ private:
 
     mutable std::mutex stats_mutex_;
     store_stats stats_;
+    std::atomic<std::uint64_t> writer_checkpoints_{0};
 };
 
 }  // namespace tributary::host
