@@ -339,8 +339,10 @@ std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pe
         if (left_out[i]) {
             continue;
         }
+        write_txn::tenant_deltas before_unit;
         if (savepoints) {
             db.prepare("SAVEPOINT unit").run();
+            before_unit = txn.tenant_deltas_;
         }
         try {
             batch[i].work(txn);
@@ -359,8 +361,10 @@ std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pe
             }
             db.prepare("ROLLBACK TO unit").run();
             db.prepare("RELEASE unit").run();
+            txn.tenant_deltas_ = std::move(before_unit);
         }
     }
+    txn.write_tenant_deltas();
     db.prepare("COMMIT").run();
     return std::nullopt;
 }
@@ -1123,8 +1127,38 @@ constexpr const char* tenant_sql =
 // O(1): takes the End User's old score out of the counts and puts the new one in.
 void write_txn::apply_to_rollups(std::string_view tenant, std::optional<std::int64_t> company_id,
                                  std::optional<int> old_score, std::optional<int> new_score) {
-    bump_rollup(tenant_sql, std::optional<std::string_view>(tenant), old_score, new_score);
+    if (old_score != new_score) {
+        auto it = tenant_deltas_.find(tenant);
+        if (it == tenant_deltas_.end()) {
+            it = tenant_deltas_.emplace(std::string(tenant), nps::figures{}).first;
+        }
+        if (old_score) {
+            it->second.remove(*old_score);
+        }
+        if (new_score) {
+            it->second.add(*new_score);
+        }
+    }
     bump_rollup(company_sql, company_id, old_score, new_score);
+}
+
+void write_txn::write_tenant_deltas() {
+    for (const auto& [tenant, delta] : tenant_deltas_) {
+        db_.prepare(tenant_sql)
+            .bind(1, delta.promoters)
+            .bind(2, delta.passives)
+            .bind(3, delta.detractors)
+            .bind(4, delta.score_sum)
+            .bind(5, now_ms())
+            .bind(6, tenant)
+            .run();
+    }
+    tenant_deltas_.clear();
+}
+
+nps_view write_txn::tenant_nps(std::string_view tenant) {
+    write_tenant_deltas();
+    return read_txn::tenant_nps(tenant);
 }
 
 template <class Key>

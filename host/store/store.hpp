@@ -16,6 +16,7 @@
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -230,6 +231,9 @@ public:
     upsert_outcome upsert_response(std::string_view tenant, const nps_record& record,
                                    const nps_contribution& contribution);
 
+    // The portfolio as this transaction leaves it so far.
+    nps_view tenant_nps(std::string_view tenant);
+
     void insert_installation(const installation& inst);
     void update_installation(const installation& inst);
     bool delete_installation(std::string_view tenant, std::string_view id);
@@ -250,6 +254,14 @@ public:
     void upsert_catalog_addition(const catalog_addition& addition);
 
 private:
+    friend class store;
+
+    // Portfolio changes are summed per tenant and written once, before the commit: every
+    // delivery of a group changes the same row.
+    using tenant_deltas = std::map<std::string, nps::figures, std::less<>>;
+    void write_tenant_deltas();
+    tenant_deltas tenant_deltas_;
+
     struct user_score {
         std::int64_t user_id;
         std::optional<std::int64_t> company_id;

@@ -1184,6 +1184,43 @@ BOOST_AUTO_TEST_CASE(batch_without_failures_runs_each_unit_once) {
     BOOST_TEST(count(*peek(), "SELECT count(*) FROM tenants WHERE id LIKE 'b%'") == 4);
 }
 
+// The portfolio row is written once per group: the shares of failing units are left out, those
+// failing with savepoints (the third failure on) included, and a unit reads its own change.
+BOOST_AUTO_TEST_CASE(portfolio_leaves_out_failing_units_and_shows_a_units_own_change) {
+    companies({"c1"});
+    users({end_user("a@c1.example", "c1"), end_user("b@c1.example", "c1"),
+           end_user("c@c1.example", "c1"), end_user("d@c1.example", "c1"),
+           end_user("e@c1.example", "c1"), end_user("f@c1.example", "c1")});
+    auto rate = [](std::string email, int score, bool fail) {
+        return [email, score, fail](th::write_txn& txn) {
+            auto r = response("r-" + email, email, score, t0);
+            txn.upsert_response(tenant, r, contribution_of(r));
+            if (fail) {
+                throw std::runtime_error("fails after rating");
+            }
+        };
+    };
+    std::string seen;
+    auto outcomes =
+        run_as_one_batch(*db, {rate("a@c1.example", 9, false), rate("b@c1.example", 3, true),
+                               rate("c@c1.example", 7, false), rate("d@c1.example", 10, true),
+                               [&](th::write_txn& txn) {
+                                   auto r = response("r-e", "e@c1.example", 0, t0);
+                                   txn.upsert_response(tenant, r, contribution_of(r));
+                                   seen = text(txn.tenant_nps(tenant).figures);
+                               },
+                               rate("f@c1.example", 1, true)});
+    BOOST_TEST(!outcomes[1]);
+    BOOST_TEST(static_cast<bool>(outcomes[2]));
+    BOOST_TEST(!outcomes[3]);
+    BOOST_TEST(static_cast<bool>(outcomes[4]));
+    BOOST_TEST(!outcomes[5]);
+    BOOST_TEST(static_cast<bool>(outcomes[6]));
+    BOOST_TEST(seen == "1/1/1/16");  // a, c and e itself, in the pass that committed
+    BOOST_TEST(portfolio() == "1/1/1/16");
+    BOOST_TEST(company("c1") == "1/1/1/16");
+}
+
 BOOST_AUTO_TEST_CASE(failing_sql_in_a_unit_rolls_back_only_that_unit) {
     th::installation inst;
     inst.id = "i1";
