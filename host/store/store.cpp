@@ -286,19 +286,27 @@ void store::commit_batch(std::vector<pending>& batch) {
     std::vector<bool> left_out(batch.size(), false);
     std::exception_ptr commit_error;
     bool committed = false;
-    bool replayed = false;
+    bool immediate_portfolio = false;
+    int passes = 0;
     try {
-        for (int pass = 0;; ++pass) {
-            auto failed = run_units(db, batch, left_out, outcomes, pass >= max_plain_passes);
+        for (;; ++passes) {
+            auto failed = run_units(db, batch, left_out, outcomes, passes >= max_plain_passes,
+                                    immediate_portfolio);
             if (!failed) {
                 committed = true;
                 break;
+            }
+            if (*failed == portfolio_failed) {
+                if (immediate_portfolio) {  // nothing is left to write at the end then
+                    throw std::logic_error("the portfolio failed with its changes written at once");
+                }
+                immediate_portfolio = true;  // the unit that causes it fails on its own then
+                continue;
             }
             left_out[*failed] = true;
             if (std::find(left_out.begin(), left_out.end(), false) == left_out.end()) {
                 break;  // every unit failed: nothing left to commit
             }
-            replayed = true;
         }
     } catch (...) {
         commit_error = std::current_exception();
@@ -314,7 +322,7 @@ void store::commit_batch(std::vector<pending>& batch) {
         std::lock_guard lock(stats_mutex_);
         stats_.commits += committed ? 1 : 0;
         stats_.writes += batch.size();
-        stats_.replayed_batches += replayed ? 1 : 0;
+        stats_.replayed_batches += passes > 0 ? 1 : 0;
     }
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (batch[i].done) {
@@ -323,22 +331,30 @@ void store::commit_batch(std::vector<pending>& batch) {
     }
 }
 
-// One transaction over the units not left out. With savepoints, a failing unit is rolled back
-// alone, its error goes to outcomes and the rest commit. Without, the first failure rolls the
-// whole transaction back: its error goes to outcomes and its index is returned. Returns nothing
-// once committed; throws when the transaction itself fails.
+// One transaction over the units not left out; a unit's outcome is the one of its last run. With
+// savepoints, a failing unit is rolled back alone, its error goes to outcomes and the rest commit.
+// Without, the first failure rolls the whole transaction back: its error goes to outcomes and its
+// index is returned. Returns nothing once committed; throws when the transaction itself fails.
 std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pending>& batch,
                                             const std::vector<bool>& left_out,
                                             std::vector<std::exception_ptr>& outcomes,
-                                            bool savepoints) {
+                                            bool savepoints, bool immediate_portfolio) {
+    auto give_up = [&db] {
+        db.reset_busy();
+        if (sqlite3_get_autocommit(db.handle()) == 0) {  // SQLite may have ended it
+            db.prepare("ROLLBACK").run();
+        }
+    };
     // Prepared once and cached: these run for every batch, and parsing them each time showed in
     // the writer's profile.
     db.prepare("BEGIN IMMEDIATE").run();
     write_txn txn(db);
+    txn.immediate_portfolio_ = immediate_portfolio;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         if (left_out[i]) {
             continue;
         }
+        outcomes[i] = nullptr;
         write_txn::tenant_deltas before_unit;
         if (savepoints) {
             db.prepare("SAVEPOINT unit").run();
@@ -350,21 +366,27 @@ std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pe
             if (savepoints) {
                 db.prepare("RELEASE unit").run();
             }
+        } catch (const write_txn::portfolio_failure&) {
+            give_up();  // the unit read the portfolio, whose pending changes are not all its own
+            return portfolio_failed;
         } catch (...) {
             outcomes[i] = std::current_exception();
-            db.reset_busy();
             if (!savepoints) {
-                if (sqlite3_get_autocommit(db.handle()) == 0) {  // SQLite may have ended it
-                    db.prepare("ROLLBACK").run();
-                }
+                give_up();
                 return i;
             }
+            db.reset_busy();
             db.prepare("ROLLBACK TO unit").run();
             db.prepare("RELEASE unit").run();
             txn.tenant_deltas_ = std::move(before_unit);
         }
     }
-    txn.write_tenant_deltas();
+    try {
+        txn.write_tenant_deltas();
+    } catch (const write_txn::portfolio_failure&) {
+        give_up();
+        return portfolio_failed;
+    }
     db.prepare("COMMIT").run();
     return std::nullopt;
 }
@@ -1127,7 +1149,9 @@ constexpr const char* tenant_sql =
 // O(1): takes the End User's old score out of the counts and puts the new one in.
 void write_txn::apply_to_rollups(std::string_view tenant, std::optional<std::int64_t> company_id,
                                  std::optional<int> old_score, std::optional<int> new_score) {
-    if (old_score != new_score) {
+    if (immediate_portfolio_) {
+        bump_rollup(tenant_sql, std::optional<std::string_view>(tenant), old_score, new_score);
+    } else if (old_score != new_score) {
         auto it = tenant_deltas_.find(tenant);
         if (it == tenant_deltas_.end()) {
             it = tenant_deltas_.emplace(std::string(tenant), nps::figures{}).first;
@@ -1143,15 +1167,19 @@ void write_txn::apply_to_rollups(std::string_view tenant, std::optional<std::int
 }
 
 void write_txn::write_tenant_deltas() {
-    for (const auto& [tenant, delta] : tenant_deltas_) {
-        db_.prepare(tenant_sql)
-            .bind(1, delta.promoters)
-            .bind(2, delta.passives)
-            .bind(3, delta.detractors)
-            .bind(4, delta.score_sum)
-            .bind(5, now_ms())
-            .bind(6, tenant)
-            .run();
+    try {
+        for (const auto& [tenant, delta] : tenant_deltas_) {
+            db_.prepare(tenant_sql)
+                .bind(1, delta.promoters)
+                .bind(2, delta.passives)
+                .bind(3, delta.detractors)
+                .bind(4, delta.score_sum)
+                .bind(5, now_ms())
+                .bind(6, tenant)
+                .run();
+        }
+    } catch (...) {
+        throw portfolio_failure{std::current_exception()};
     }
     tenant_deltas_.clear();
 }

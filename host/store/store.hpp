@@ -183,12 +183,16 @@ struct catalog_addition {
 class read_txn {
 public:
     explicit read_txn(sqlite::database& db) : db_(db) {}
+    virtual ~read_txn() = default;
+    read_txn(const read_txn&) = delete;
+    read_txn& operator=(const read_txn&) = delete;
 
     bool tenant_exists(std::string_view tenant);
     std::optional<end_user_view> end_user(std::string_view tenant, std::string_view email);
     std::optional<company_nps_view> company_nps(std::string_view tenant,
                                                 std::string_view external_id);
-    nps_view tenant_nps(std::string_view tenant);
+    // Inside a write transaction, as the transaction leaves it so far.
+    virtual nps_view tenant_nps(std::string_view tenant);
     std::vector<company_nps_view> companies_nps(std::string_view tenant);
     std::vector<unmatched_view> unmatched(std::string_view tenant, std::int64_t limit,
                                           std::int64_t offset);
@@ -231,8 +235,7 @@ public:
     upsert_outcome upsert_response(std::string_view tenant, const nps_record& record,
                                    const nps_contribution& contribution);
 
-    // The portfolio as this transaction leaves it so far.
-    nps_view tenant_nps(std::string_view tenant);
+    nps_view tenant_nps(std::string_view tenant) override;
 
     void insert_installation(const installation& inst);
     void update_installation(const installation& inst);
@@ -257,10 +260,16 @@ private:
     friend class store;
 
     // Portfolio changes are summed per tenant and written once, before the commit: every
-    // delivery of a group changes the same row.
+    // delivery of a group changes the same row. When that write fails, no unit can be blamed: it
+    // throws portfolio_failure, and the group runs again with each change written at once
+    // (immediate_portfolio_), so that the failure lands on the unit that causes it.
     using tenant_deltas = std::map<std::string, nps::figures, std::less<>>;
+    struct portfolio_failure {
+        std::exception_ptr error;
+    };
     void write_tenant_deltas();
     tenant_deltas tenant_deltas_;
+    bool immediate_portfolio_ = false;
 
     struct user_score {
         std::int64_t user_id;
@@ -400,10 +409,12 @@ private:
     void commit_batch(std::vector<pending>& batch);
     // Passes without savepoints before the rest of a batch runs with one per unit.
     static constexpr int max_plain_passes = 2;
+    // What run_units answers when the portfolio write failed and no unit is to blame.
+    static constexpr std::size_t portfolio_failed = static_cast<std::size_t>(-1);
     static std::optional<std::size_t> run_units(sqlite::database& db, std::vector<pending>& batch,
                                                 const std::vector<bool>& left_out,
                                                 std::vector<std::exception_ptr>& outcomes,
-                                                bool savepoints);
+                                                bool savepoints, bool immediate_portfolio);
     static void finish_read(sqlite::database& db);
 
     store_options options_;

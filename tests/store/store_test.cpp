@@ -1221,6 +1221,73 @@ BOOST_AUTO_TEST_CASE(portfolio_leaves_out_failing_units_and_shows_a_units_own_ch
     BOOST_TEST(company("c1") == "1/1/1/16");
 }
 
+// Rates an End User inside a unit; the unit throws afterwards when asked to.
+th::store::write_fn rate_unit(std::string email, int score, bool fail = false) {
+    return [email, score, fail](th::write_txn& txn) {
+        auto r = response("r-" + email, email, score, t0);
+        txn.upsert_response(tenant, r, contribution_of(r));
+        if (fail) {
+            throw std::runtime_error("fails after rating");
+        }
+    };
+}
+
+// Stands for any error of the portfolio's UPDATE (disk full, I/O): detractors are refused.
+void refuse_portfolio_detractors(th::sqlite::database& db) {
+    db.exec(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON tenant_rollups WHEN NEW.detractors > 0 "
+        "BEGIN SELECT RAISE(ABORT, 'portfolio refused'); END");
+}
+
+// When the group's one portfolio write fails, the group runs again with each change written at
+// once: only the unit whose change fails is refused.
+BOOST_AUTO_TEST_CASE(failing_portfolio_write_fails_only_the_unit_that_causes_it) {
+    companies({"c1"});
+    users({end_user("a@c1.example", "c1"), end_user("b@c1.example", "c1")});
+    refuse_portfolio_detractors(*peek());
+    auto outcomes =
+        run_as_one_batch(*db, {[](th::write_txn& txn) { txn.create_tenant("iso", "Unrelated"); },
+                               rate_unit("b@c1.example", 3), rate_unit("a@c1.example", 9)});
+    BOOST_TEST(!outcomes[1]);
+    BOOST_TEST_REQUIRE(static_cast<bool>(outcomes[2]));
+    BOOST_CHECK_EXCEPTION(
+        std::rethrow_exception(outcomes[2]), th::sqlite::error, [](const th::sqlite::error& e) {
+            return std::string(e.what()).find("portfolio refused") != std::string::npos;
+        });
+    BOOST_TEST(!outcomes[3]);
+    BOOST_TEST(db->read([](th::read_txn& txn) { return txn.tenant_exists("iso"); }));
+    BOOST_TEST(portfolio() == "1/0/0/9");
+    BOOST_TEST(company("c1") == "1/0/0/9");
+}
+
+// A unit reading the portfolio is not blamed when an earlier unit's share cannot be written.
+BOOST_AUTO_TEST_CASE(unit_reading_the_portfolio_is_not_blamed_for_another_units_share) {
+    companies({"c1"});
+    users({end_user("a@c1.example", "c1"), end_user("b@c1.example", "c1")});
+    refuse_portfolio_detractors(*peek());
+    std::string seen;
+    auto outcomes = run_as_one_batch(*db, {rate_unit("b@c1.example", 3), [&](th::write_txn& txn) {
+                                               rate_unit("a@c1.example", 9)(txn);
+                                               seen = text(txn.tenant_nps(tenant).figures);
+                                           }});
+    BOOST_TEST(static_cast<bool>(outcomes[1]));
+    BOOST_TEST(!outcomes[2]);
+    BOOST_TEST(seen == "1/0/0/9");
+    BOOST_TEST(portfolio() == "1/0/0/9");
+}
+
+// Read through the base class, the portfolio inside a write still shows the transaction's changes.
+BOOST_AUTO_TEST_CASE(portfolio_read_through_a_read_txn_shows_the_writes_so_far) {
+    companies({"c1"});
+    users({end_user("a@c1.example", "c1")});
+    auto seen = write([](th::write_txn& txn) {
+        rate_unit("a@c1.example", 9)(txn);
+        th::read_txn& reader = txn;
+        return text(reader.tenant_nps(tenant).figures);
+    });
+    BOOST_TEST(seen == "1/0/0/9");
+}
+
 BOOST_AUTO_TEST_CASE(failing_sql_in_a_unit_rolls_back_only_that_unit) {
     th::installation inst;
     inst.id = "i1";
