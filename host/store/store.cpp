@@ -334,7 +334,8 @@ void store::commit_batch(std::vector<pending>& batch) {
 // One transaction over the units not left out; a unit's outcome is the one of its last run. With
 // savepoints, a failing unit is rolled back alone, its error goes to outcomes and the rest commit.
 // Without, the first failure rolls the whole transaction back: its error goes to outcomes and its
-// index is returned. Returns nothing once committed; throws when the transaction itself fails.
+// index is returned. Returns portfolio_failed when the group's portfolio write failed, nothing
+// once committed; throws when the transaction itself fails.
 std::optional<std::size_t> store::run_units(sqlite::database& db, std::vector<pending>& batch,
                                             const std::vector<bool>& left_out,
                                             std::vector<std::exception_ptr>& outcomes,
@@ -1144,6 +1145,20 @@ constexpr const char* tenant_sql =
     "UPDATE tenant_rollups SET promoters = promoters + ?, passives = passives + ?, "
     "detractors = detractors + ?, score_sum = score_sum + ?, nps_updated_ms = ? WHERE tenant = ?";
 
+// Adds delta to the rollup row that sql (tenant_sql or company_sql) updates for key.
+template <class Key>
+void add_to_rollup(sqlite::database& db, const char* sql, const nps::figures& delta,
+                   const Key& key) {
+    db.prepare(sql)
+        .bind(1, delta.promoters)
+        .bind(2, delta.passives)
+        .bind(3, delta.detractors)
+        .bind(4, delta.score_sum)
+        .bind(5, now_ms())
+        .bind(6, key)
+        .run();
+}
+
 }  // namespace
 
 // O(1): takes the End User's old score out of the counts and puts the new one in.
@@ -1169,14 +1184,7 @@ void write_txn::apply_to_rollups(std::string_view tenant, std::optional<std::int
 void write_txn::write_tenant_deltas() {
     try {
         for (const auto& [tenant, delta] : tenant_deltas_) {
-            db_.prepare(tenant_sql)
-                .bind(1, delta.promoters)
-                .bind(2, delta.passives)
-                .bind(3, delta.detractors)
-                .bind(4, delta.score_sum)
-                .bind(5, now_ms())
-                .bind(6, tenant)
-                .run();
+            add_to_rollup(db_, tenant_sql, delta, std::string_view(tenant));
         }
     } catch (...) {
         throw portfolio_failure{std::current_exception()};
@@ -1202,14 +1210,7 @@ void write_txn::bump_rollup(const char* sql, const std::optional<Key>& key,
     if (new_score) {
         delta.add(*new_score);
     }
-    db_.prepare(sql)
-        .bind(1, delta.promoters)
-        .bind(2, delta.passives)
-        .bind(3, delta.detractors)
-        .bind(4, delta.score_sum)
-        .bind(5, now_ms())
-        .bind(6, *key)
-        .run();
+    add_to_rollup(db_, sql, delta, *key);
     if constexpr (std::is_same_v<Key, std::int64_t>) {
         record_company_day(*key);
     }
