@@ -51,7 +51,7 @@ public:
     // Prepares the page on the job thread and hands it to the writer. The commit runs while the
     // action fetches the next page; at most one is in flight, so pages commit in order and a
     // failed commit is reported by the next call (or by drain).
-    int32_t commit_page(std::vector<std::string>& records, std::string_view checkpoint,
+    int32_t commit_page(std::vector<emitted_record>& records, std::string_view checkpoint,
                         std::string_view progress) override {
         trib_call hook_call = make_call();
         hook_call.records = std::move(records);

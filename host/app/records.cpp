@@ -21,6 +21,16 @@ std::optional<std::string> optional_text(const bj::object& o, std::string_view k
     return std::string(it->value().get_string());
 }
 
+// What an nps-rollup answer adds to NPS; throws when the answer is unusable.
+nps_contribution rollup_of(const bj::value& answer) {
+    auto counts = json::bool_at(answer, {"counts"}).value_or(false);
+    auto score = json::integer_at(answer, {"score"});
+    if (counts && (!score || !nps::valid_score(static_cast<int>(*score)))) {
+        throw std::runtime_error("the nps-rollup hook counted a score outside 0 to 10");
+    }
+    return {counts, counts ? static_cast<int>(*score) : 0};
+}
+
 }  // namespace
 
 std::optional<nps_record> parse_record(std::string_view connector, std::string_view text,
@@ -91,25 +101,33 @@ std::optional<nps_record> parse_record(std::string_view connector, std::string_v
 }
 
 nps_contribution contribution_of(const connector_entry& connector, trib_call& call,
-                                 const nps_record& record, std::string_view record_json) {
+                                 const nps_record& record, const emitted_record& emitted) {
     if (!connector.has_rollup_hook) {
         bool counts = record.score && record.state != "dismissed";
         return {counts, record.score.value_or(0)};
     }
+    if (!emitted.hook_answers.empty()) {
+        // A few dozen bytes, such as {"nps-rollup":{"counts":true,"score":9}}: kept off the heap.
+        alignas(std::max_align_t) unsigned char buffer[1024];
+        bj::monotonic_resource arena(buffer, sizeof(buffer));
+        boost::system::error_code ec;
+        bj::value answers = bj::parse(emitted.hook_answers, ec, &arena);
+        if (ec || !answers.is_object()) {
+            throw std::runtime_error("the hook answers sent with a record are not a JSON object");
+        }
+        if (const auto* answer = answers.get_object().if_contains("nps-rollup")) {
+            return rollup_of(*answer);
+        }
+    }
     call.has_result = false;
-    if (connector.library->hook(call, "nps-rollup", record_json) != TRIB_OK || !call.has_result) {
+    if (connector.library->hook(call, "nps-rollup", emitted.json) != TRIB_OK || !call.has_result) {
         throw std::runtime_error("the nps-rollup hook failed: " + call.error_message);
     }
     auto answer = json::parse(call.result);
     if (!answer) {
         throw std::runtime_error("the nps-rollup hook answered invalid JSON");
     }
-    auto counts = json::bool_at(*answer, {"counts"}).value_or(false);
-    auto score = json::integer_at(*answer, {"score"});
-    if (counts && (!score || !nps::valid_score(static_cast<int>(*score)))) {
-        throw std::runtime_error("the nps-rollup hook counted a score outside 0 to 10");
-    }
-    return {counts, counts ? static_cast<int>(*score) : 0};
+    return rollup_of(*answer);
 }
 
 void stored_counts::add(upsert_outcome o) {
@@ -133,13 +151,13 @@ std::optional<std::vector<prepared_record>> prepare_records(const connector_entr
                                                             trib_call& call, std::string& error) {
     std::vector<prepared_record> out;
     out.reserve(call.records.size());
-    for (const auto& text : call.records) {
-        auto record = parse_record(connector.spec.id, text, error);
+    for (const auto& emitted : call.records) {
+        auto record = parse_record(connector.spec.id, emitted.json, error);
         if (!record) {
             return std::nullopt;
         }
         try {
-            auto contribution = contribution_of(connector, call, *record, text);
+            auto contribution = contribution_of(connector, call, *record, emitted);
             out.push_back({std::move(*record), contribution});
         } catch (const std::exception& e) {
             error = e.what();

@@ -14,10 +14,11 @@ namespace tributary::host {
 std::optional<nps_record> parse_record(std::string_view connector, std::string_view json,
                                        std::string& error);
 
-// What the record adds to NPS: the connector's nps-rollup hook decides when it has one;
-// otherwise a rated response that was not dismissed counts.
+// What the record adds to NPS: the connector's nps-rollup hook decides when it has one, by the
+// answer sent with the record or else by calling it; otherwise a rated response that was not
+// dismissed counts.
 nps_contribution contribution_of(const connector_entry& connector, trib_call& call,
-                                 const nps_record& record, std::string_view record_json);
+                                 const nps_record& record, const emitted_record& emitted);
 
 struct stored_counts {
     std::int64_t inserted = 0;

@@ -10,11 +10,18 @@
 
 namespace tributary::host {
 
+// A record as a plugin emitted it, with the answers its record hooks sent along (ABI 1.1), a JSON
+// object from hook id to answer, or "" when none were sent.
+struct emitted_record {
+    std::string json;
+    std::string hook_answers;
+};
+
 // What a job offers a plugin's action through the host API; implemented by the job runner.
 class action_services {
 public:
     virtual ~action_services() = default;
-    virtual int32_t commit_page(std::vector<std::string>& records, std::string_view checkpoint,
+    virtual int32_t commit_page(std::vector<emitted_record>& records, std::string_view checkpoint,
                                 std::string_view progress) = 0;
     virtual std::string_view checkpoint() const = 0;
     virtual bool cancelled() const = 0;
@@ -48,7 +55,7 @@ struct trib_call {
     std::string error_message;
 
     // Records emitted since the call began (webhook) or since the last commit (action).
-    std::vector<std::string> records;
+    std::vector<tributary::host::emitted_record> records;
     std::size_t max_records = 10000;
 
     tributary::host::action_services* action = nullptr;

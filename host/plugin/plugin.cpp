@@ -83,12 +83,16 @@ void api_set_error(trib_call* c, int32_t code, trib_str message) {
     c->error_message = sv(message);
 }
 
-int32_t api_emit_record(trib_call* c, trib_str record) {
+int32_t api_emit_record_with_hooks(trib_call* c, trib_str record, trib_str hook_answers) {
     if (c->records.size() >= c->max_records) {
         return TRIB_ERR_INVALID_INPUT;
     }
-    c->records.emplace_back(sv(record));
+    c->records.push_back({std::string(sv(record)), std::string(sv(hook_answers))});
     return TRIB_OK;
+}
+
+int32_t api_emit_record(trib_call* c, trib_str record) {
+    return api_emit_record_with_hooks(c, record, ts({}));
 }
 
 int32_t api_commit_page(trib_call* c, trib_str checkpoint, trib_str progress) {
@@ -147,6 +151,7 @@ const trib_host_api api_table{
     &api_progress,
     &api_sleep_ms,
     &api_http_fetch,
+    &api_emit_record_with_hooks,
 };
 
 // The smallest descriptor this host can use: ABI 1.0's.

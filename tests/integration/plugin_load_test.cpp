@@ -1,6 +1,9 @@
 // plugin_load_test.cpp: the loader refuses broken connector libraries with one line each, and a
-// host keeps serving next to refused or failing plugins.
+// host keeps serving next to refused or failing plugins; a record emitted with its hook answers is
+// rated by them.
 #include "plugin/plugin.hpp"
+
+#include "app/records.hpp"
 
 #define BOOST_TEST_MODULE plugin_load
 #include <boost/test/unit_test.hpp>
@@ -15,6 +18,7 @@
 #include <algorithm>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -85,6 +89,13 @@ void check_refusal(const manifest& m, const std::string& expected) {
     BOOST_TEST(line.find('\n') == std::string::npos);
 }
 
+// The refusal of the library built for ABI 2: it claims this SDK's minor, as the host speaks.
+std::string abi2_refusal() {
+    auto minor = std::to_string(TRIBUTARY_ABI_MINOR);
+    return library_file("tributary_test_abi2") + ": built for ABI 2." + minor +
+           ", this host speaks ABI 1." + minor;
+}
+
 // The refusals a manifest directory holding every broken test plugin produces, in file order.
 struct broken_plugins {
     std::vector<std::string> lines;
@@ -96,7 +107,7 @@ struct broken_plugins {
         dir.add("test-no-entry", "tributary_test_no_entry");
         dir.add("test-version-mismatch", "tributary_test_version_mismatch");
         lines = {
-            library_file("tributary_test_abi2") + ": built for ABI 2.0, this host speaks ABI 1.0",
+            abi2_refusal(),
             library_file("tributary_test_extra_action") +
                 ": library provides action 'surprise' that the manifest does not declare",
             library_file("tributary_test_id_mismatch") +
@@ -128,9 +139,7 @@ bool has_line_with(const std::vector<std::string>& lines, const std::vector<std:
 
 BOOST_AUTO_TEST_CASE(refuses_plugin_built_for_another_abi_major) {
     manifest_dir dir;
-    check_refusal(
-        dir.load("test-abi2", "tributary_test_abi2"),
-        library_file("tributary_test_abi2") + ": built for ABI 2.0, this host speaks ABI 1.0");
+    check_refusal(dir.load("test-abi2", "tributary_test_abi2"), abi2_refusal());
 }
 
 BOOST_AUTO_TEST_CASE(refuses_plugin_whose_id_disagrees_with_its_manifest) {
@@ -328,4 +337,82 @@ BOOST_AUTO_TEST_CASE(failing_webhook_costs_that_request_a_500_and_host_keeps_ser
     auto queue = admin.get("/api/v1/tenants/acme/nps/unmatched");
     BOOST_TEST_REQUIRE(queue.status == 200u);
     BOOST_TEST(queue.json().as_array().size() == 1u);
+}
+
+// ---- rating emitted records ------------------------------------------------------------------
+
+namespace {
+
+// The raw rollup connector's hook counts every record it is called with as a 7.
+struct rated_records {
+    manifest_dir dir;
+    tributary::host::connector_entry connector;
+    trib_call call;
+
+    rated_records() {
+        auto m =
+            dir.load("test-raw-rollup", "tributary_test_raw_rollup", "hooks:\n  - nps-rollup\n");
+        connector = {m, plugin::load(m, plugin_dir), true};
+        call.connector = connector.spec.id;
+    }
+
+    // Prepares one record emitted with these hook answers ("" for none): the contribution, or
+    // the reason it was refused.
+    std::pair<tributary::host::nps_contribution, std::string> rate(std::string hook_answers,
+                                                                   std::string_view record = {}) {
+        call.records = {{std::string(record.empty() ? R"({"sourceId":"r1","score":2})" : record),
+                         std::move(hook_answers)}};
+        std::string error;
+        auto prepared = tributary::host::prepare_records(connector, call, error);
+        if (!prepared) {
+            return {{}, error};
+        }
+        BOOST_TEST_REQUIRE(prepared->size() == 1u);
+        return {prepared->front().contribution, ""};
+    }
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_record_is_rated_by_the_answer_sent_with_it_or_else_by_its_hook) {
+    rated_records f;
+    auto sent = f.rate(R"({"nps-rollup":{"counts":true,"score":2}})");
+    BOOST_TEST(sent.second == "");
+    BOOST_TEST(sent.first.counts);
+    BOOST_TEST(sent.first.score == 2);
+
+    auto left_out = f.rate(R"({"nps-rollup":{"counts":false,"score":null}})");
+    BOOST_TEST(!left_out.first.counts);
+
+    // Without an answer for nps-rollup, the host calls the hook, which says 7.
+    for (std::string answers : {"", "{}", R"({"another-hook":{"counts":false}})"}) {
+        BOOST_TEST_CONTEXT(answers) {
+            auto called = f.rate(answers);
+            BOOST_TEST(called.second == "");
+            BOOST_TEST(called.first.counts);
+            BOOST_TEST(called.first.score == 7);
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(unusable_answers_sent_with_a_record_refuse_it_as_a_hook_answer_would) {
+    rated_records f;
+    BOOST_TEST(f.rate(R"({"nps-rollup":{"counts":true,"score":11}})").second ==
+               "the nps-rollup hook counted a score outside 0 to 10");
+    BOOST_TEST(f.rate(R"({"nps-rollup":{"counts":true}})").second ==
+               "the nps-rollup hook counted a score outside 0 to 10");
+    for (std::string answers : {"not json", "[1]", R"({"nps-rollup":)"}) {
+        BOOST_TEST(f.rate(answers).second ==
+                   "the hook answers sent with a record are not a JSON object");
+    }
+}
+
+// A connector without the hook is rated by the host's own rule, whatever answers come along.
+BOOST_AUTO_TEST_CASE(answers_are_ignored_for_a_connector_without_the_hook) {
+    rated_records f;
+    f.connector.has_rollup_hook = false;
+    auto r =
+        f.rate(R"({"nps-rollup":{"counts":false,"score":null}})", R"({"sourceId":"r1","score":4})");
+    BOOST_TEST(r.first.counts);
+    BOOST_TEST(r.first.score == 4);
 }

@@ -6,6 +6,8 @@
  *   TEST_CONNECTOR_VERSION  the version it reports, "1.0.0" by default
  *   TEST_ABI_MAJOR          the ABI major it claims, this SDK's by default
  *   TEST_WEBHOOK_FAILS      non-zero: every delivery fails with TRIB_ERR_INTERNAL
+ *   TEST_ROLLUP_HOOK        non-zero: it offers an nps-rollup hook that counts every record with
+ *                           score 7, whatever the record says
  * Otherwise it offers the default webhook route, which answers 200 and stores nothing.
  */
 
@@ -25,6 +27,9 @@
 #endif
 #ifndef TEST_WEBHOOK_FAILS
 #define TEST_WEBHOOK_FAILS 0
+#endif
+#ifndef TEST_ROLLUP_HOOK
+#define TEST_ROLLUP_HOOK 0
 #endif
 
 struct raw_instance {
@@ -52,7 +57,10 @@ static void raw_destroy(void* instance) {
 
 static int32_t raw_describe(void* instance, trib_call* call) {
     const struct raw_instance* self = instance;
-    self->host->set_result(call, text("{\"webhooks\":[\"\"],\"actions\":[],\"hooks\":[]}"));
+    self->host->set_result(call, TEST_ROLLUP_HOOK
+                                     ? text("{\"webhooks\":[\"\"],\"actions\":[],"
+                                            "\"hooks\":[\"nps-rollup\"]}")
+                                     : text("{\"webhooks\":[\"\"],\"actions\":[],\"hooks\":[]}"));
     return TRIB_OK;
 }
 
@@ -80,8 +88,11 @@ static int32_t raw_run_action(void* instance, trib_call* call, trib_str action, 
 
 static int32_t raw_run_hook(void* instance, trib_call* call, trib_str hook, trib_str input) {
     const struct raw_instance* self = instance;
-    (void)hook;
     (void)input;
+    if (TEST_ROLLUP_HOOK && hook.size == 10 && memcmp(hook.data, "nps-rollup", 10) == 0) {
+        self->host->set_result(call, text("{\"counts\":true,\"score\":7}"));
+        return TRIB_OK;
+    }
     self->host->set_error(call, TRIB_ERR_NOT_FOUND, text("no such hook"));
     return TRIB_ERR_NOT_FOUND;
 }

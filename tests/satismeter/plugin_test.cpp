@@ -84,7 +84,7 @@ BOOST_AUTO_TEST_CASE(manifest_agrees_with_the_descriptor) {
     BOOST_TEST(manifest["id"].as<std::string>() == plugin.descriptor().id);
     BOOST_TEST(manifest["version"].as<std::string>() == plugin.descriptor().version);
     BOOST_TEST(manifest["library"].as<std::string>() == "libtributary_satismeter.so");
-    BOOST_TEST(manifest["abi"].as<std::string>() == "1.0");
+    BOOST_TEST(manifest["abi"].as<std::string>() == "1.1");
 
     std::vector<std::string> routes;
     for (const auto& webhook : manifest["webhooks"]) {
@@ -178,6 +178,22 @@ BOOST_AUTO_TEST_CASE(answers_the_rollup_hook) {
                bj::parse(R"({"counts":false,"score":null})"));
 }
 
+// Every record goes to the host with the hook's answer, so the host need not call it back.
+BOOST_AUTO_TEST_CASE(sends_the_rollup_answer_with_each_record) {
+    for (const char* fixture :
+         {"webhook_completed_promoter.json", "webhook_completed_detractor_traits_email.json",
+          "webhook_dismissed.json", "webhook_anonymous.json",
+          "webhook_rating_in_answers_only.json"}) {
+        BOOST_TEST_CONTEXT(fixture) {
+            auto stored = plugin.webhook(read_fixture(fixture));
+            BOOST_TEST_REQUIRE(stored.records.size() == 1u);
+            BOOST_TEST_REQUIRE(stored.hook_answers.at(0).is_object());
+            BOOST_TEST(stored.hook_answers[0].at("nps-rollup") ==
+                       plugin.hook("nps-rollup", stored.records[0]).json());
+        }
+    }
+}
+
 BOOST_AUTO_TEST_CASE(runs_the_backfill_action) {
     host.script_fetch({503, {}, "unavailable", {}});
     host.script_fetch(tt::fetch_reply::ok(read_fixture("api_v3_page_first.json")));
@@ -185,7 +201,11 @@ BOOST_AUTO_TEST_CASE(runs_the_backfill_action) {
     auto result = plugin.action("pull-historical-nps", {{"since", "2023-01-01"}});
     BOOST_TEST(result.status == TRIB_OK);
     BOOST_TEST(host.commits().size() == 2u);
-    BOOST_TEST(host.emitted().size() == 3u);
+    BOOST_TEST_REQUIRE(host.emitted().size() == 3u);
+    for (std::size_t i = 0; i < host.emitted().size(); ++i) {
+        BOOST_TEST(host.emitted_hook_answers().at(i).at("nps-rollup") ==
+                   plugin.hook("nps-rollup", host.emitted()[i]).json());
+    }
     BOOST_TEST_REQUIRE(host.sleeps().size() == 1u);
     BOOST_TEST(host.sleeps()[0].count() <= 250);
 }

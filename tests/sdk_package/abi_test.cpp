@@ -9,6 +9,7 @@
 #include "plugin/plugin.hpp"
 
 #include <cstddef>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -98,12 +99,20 @@ BOOST_AUTO_TEST_CASE(host_api_fields_of_abi_1_0_keep_their_offsets) {
     BOOST_TEST(sizeof(trib_host_api) >= pointer_slot(3, 15));
 }
 
+BOOST_AUTO_TEST_CASE(host_api_fields_of_abi_1_1_keep_their_offsets) {
+    BOOST_TEST(offsetof(trib_host_api, emit_record_with_hooks) == pointer_slot(3, 15));
+    BOOST_TEST(sizeof(trib_host_api) >= pointer_slot(3, 16));
+}
+
 // A table that grew must come with a new minor version, so a host can tell what it may call.
 BOOST_AUTO_TEST_CASE(tables_grow_only_with_a_minor_version) {
-    if (TRIBUTARY_ABI_MINOR == 0) {
-        BOOST_TEST(sizeof(trib_connector) == pointer_slot(3, 9));
-        BOOST_TEST(sizeof(trib_host_api) == pointer_slot(3, 15));
-    }
+    // Each table's size at each minor; a new minor adds its entry. 1.1 added
+    // emit_record_with_hooks to the host's table.
+    const std::size_t connector_size[] = {pointer_slot(3, 9), pointer_slot(3, 9)};
+    const std::size_t host_api_size[] = {pointer_slot(3, 15), pointer_slot(3, 16)};
+    BOOST_TEST_REQUIRE(TRIBUTARY_ABI_MINOR < std::size(host_api_size));
+    BOOST_TEST(sizeof(trib_connector) == connector_size[TRIBUTARY_ABI_MINOR]);
+    BOOST_TEST(sizeof(trib_host_api) == host_api_size[TRIBUTARY_ABI_MINOR]);
 }
 
 BOOST_AUTO_TEST_CASE(request_structs_of_abi_1_0_keep_their_offsets) {

@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define TRIBUTARY_ABI_MAJOR 1
-#define TRIBUTARY_ABI_MINOR 0
+#define TRIBUTARY_ABI_MINOR 1
 #define TRIBUTARY_ENTRY_SYMBOL "tributary_connector_entry"
 
 #if defined(_WIN32)
@@ -146,6 +146,16 @@ typedef struct trib_host_api {
     /* Outbound HTTP(S) with the host's TLS settings. */
     int32_t (*http_fetch)(trib_call* call, const trib_fetch_request* request,
                           trib_fetch_response* response);
+
+    /*
+     * ABI 1.1. emit_record, with the answers the plugin's own record hooks gave for this record
+     * when it was emitted: a JSON object from hook id to answer, for example
+     * {"nps-rollup":{"counts":true,"score":9}}. The host takes an answer given here instead of
+     * calling run_hook with the record, and still calls run_hook for a record hook left out.
+     * The only record hook today is nps-rollup.
+     */
+    int32_t (*emit_record_with_hooks)(trib_call* call, trib_str record_json,
+                                      trib_str hook_answers_json);
 } trib_host_api;
 
 /* The table a plugin exports. */

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -128,10 +129,14 @@ struct fetch_response {
     }
 };
 
+class connector;
+
 // What every call into a connector carries: the installation and the host's services.
 class context {
 public:
-    context(const trib_host_api* host, trib_call* call) : host_(host), call_(call) {}
+    // owner: the connector whose record hooks emit() runs; none for a hook's own call.
+    context(const trib_host_api* host, trib_call* call, const connector* owner = nullptr)
+        : host_(host), call_(call), owner_(owner) {}
 
     std::string_view tenant_id() const { return view(host_->tenant_id(call_)); }
     std::string_view installation_id() const { return view(host_->installation_id(call_)); }
@@ -169,20 +174,17 @@ public:
             std::chrono::milliseconds(host_->now_ms(call_)));
     }
 
-    // Hands a normalised record to the host for storing (see docs/sdk.md for its fields).
-    void emit(const bj::value& record) {
-        std::string text = bj::serialize(record);
-        auto rc = static_cast<trib_status>(host_->emit_record(call_, str(text)));
-        if (rc != TRIB_OK) {
-            throw tributary::error(rc, "the host refused a record");
-        }
-    }
+    // Hands a normalised record to the host for storing (see docs/sdk.md for its fields). The
+    // connector's record hooks (nps-rollup) answer for it here, and the answers go with it, so
+    // that the host need not call them with the record again.
+    void emit(const bj::value& record);
 
 protected:
     const trib_host_api* host_;
     trib_call* call_;
 
 private:
+    const connector* owner_;
     mutable std::optional<bj::object> config_;
 };
 
@@ -276,6 +278,30 @@ public:
             {"webhooks", names(webhooks_)}, {"actions", names(actions_)}, {"hooks", names(hooks_)}};
     }
 
+    // The hooks the host asks about each stored record.
+    static constexpr std::string_view record_hooks[] = {"nps-rollup"};
+
+    // What this connector's record hooks answer for one record, as a JSON object from hook id to
+    // answer; "" when it registers none. A hook that throws is left out: the host then calls it
+    // with the record and reports its failure as it always did.
+    std::string record_hook_answers(context& ctx, const bj::value& record) const {
+        bj::object answers;
+        for (std::string_view id : record_hooks) {
+            const auto* handler = find_hook(id);
+            if (handler == nullptr) {
+                continue;
+            }
+            bj::value answer;
+            try {
+                answer = (*handler)(ctx, record);
+            } catch (...) {
+                continue;
+            }
+            answers[id] = std::move(answer);
+        }
+        return answers.empty() ? std::string() : bj::serialize(answers);
+    }
+
 protected:
     // route "" is the default route, /hooks/<connector>/<key>.
     void webhook(std::string route, webhook_handler h) {
@@ -303,6 +329,27 @@ private:
     std::map<std::string, action_handler, std::less<>> actions_;
     std::map<std::string, hook_handler, std::less<>> hooks_;
 };
+
+// Whether the host takes records with hook answers: ABI 1.1 on, by its table's minor and size.
+inline bool offers_hook_answers(const trib_host_api& host) {
+    return host.abi_minor >= 1 &&
+           host.struct_size >= offsetof(trib_host_api, emit_record_with_hooks) + sizeof(void*) &&
+           host.emit_record_with_hooks != nullptr;
+}
+
+inline void context::emit(const bj::value& record) {
+    std::string text = bj::serialize(record);
+    std::string answers;
+    if (owner_ != nullptr && offers_hook_answers(*host_)) {
+        answers = owner_->record_hook_answers(*this, record);
+    }
+    auto rc = static_cast<trib_status>(
+        answers.empty() ? host_->emit_record(call_, str(text))
+                        : host_->emit_record_with_hooks(call_, str(text), str(answers)));
+    if (rc != TRIB_OK) {
+        throw tributary::error(rc, "the host refused a record");
+    }
+}
 
 namespace detail {
 
@@ -358,7 +405,7 @@ struct shim {
             if (handler == nullptr) {
                 throw tributary::error(TRIB_ERR_NOT_FOUND, "no such webhook route");
             }
-            context ctx(self->host, call);
+            context ctx(self->host, call, self->impl.get());
             webhook_response answer = (*handler)(ctx, webhook_request(*request));
             self->host->set_response(call, answer.status, str(answer.content_type),
                                      str(answer.body));
@@ -377,7 +424,7 @@ struct shim {
             auto parsed = json::parse(view(params_json));
             bj::object params =
                 (parsed && parsed->is_object()) ? parsed->get_object() : bj::object{};
-            action_context ctx(self->host, call);
+            action_context ctx(self->host, call, self->impl.get());
             (*handler)(ctx, params);
             return TRIB_OK;
         });

@@ -29,6 +29,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -105,6 +106,9 @@ struct call_result {
     std::string body;
     std::string result;              // set_result: a hook's or describe's answer
     std::vector<bj::value> records;  // emitted during the call
+    // For each record, the answers of the connector's record hooks sent with it (an object from
+    // hook id to answer), or null when it was sent without.
+    std::vector<bj::value> hook_answers;
 
     // The webhook answer's body, or else the result, parsed; null when it is not JSON.
     bj::value json() const {
@@ -155,9 +159,18 @@ public:
     void fail_emits(trib_status status) { emit_status_ = status; }
     void fail_commits(trib_status status) { commit_status_ = status; }
 
+    // Offers only ABI 1.0's services, as an older host does: no emit_record_with_hooks.
+    void speak_abi_1_0() {
+        api_.abi_minor = 0;
+        api_.struct_size = offsetof(trib_host_api, emit_record_with_hooks);
+        api_.emit_record_with_hooks = nullptr;
+    }
+
     // ---- inspecting ----
 
     const std::vector<bj::value>& emitted() const { return emitted_; }
+    // Parallel to emitted(): the hook answers sent with each record, null when none were.
+    const std::vector<bj::value>& emitted_hook_answers() const { return emitted_answers_; }
     const std::vector<commit>& commits() const { return commits_; }
     const std::vector<seen_request>& requests() const { return requests_; }
     const std::vector<log_line>& logs() const { return logs_; }
@@ -198,8 +211,9 @@ public:
     // Ends a call that returned status, and tells what it produced.
     call_result end_call(int32_t status) {
         call_.status = static_cast<trib_status>(status);
-        call_.records.assign(emitted_.begin() + static_cast<std::ptrdiff_t>(first_record_of_call_),
-                             emitted_.end());
+        auto first = static_cast<std::ptrdiff_t>(first_record_of_call_);
+        call_.records.assign(emitted_.begin() + first, emitted_.end());
+        call_.hook_answers.assign(emitted_answers_.begin() + first, emitted_answers_.end());
         return call_;
     }
 
@@ -235,15 +249,27 @@ private:
     }
 
     static int32_t emit_record(trib_call* c, trib_str record) {
-        auto& host = self(c);
-        auto parsed = tributary::json::parse(view(record));
+        return self(c).store_emitted(view(record), bj::value());
+    }
+
+    static int32_t emit_record_with_hooks(trib_call* c, trib_str record, trib_str answers) {
+        auto parsed = tributary::json::parse(view(answers));
         if (!parsed || !parsed->is_object()) {
             return TRIB_ERR_INVALID_INPUT;
         }
-        if (host.emit_status_ != TRIB_OK) {
-            return host.emit_status_;
+        return self(c).store_emitted(view(record), std::move(*parsed));
+    }
+
+    int32_t store_emitted(std::string_view record, bj::value answers) {
+        auto parsed = tributary::json::parse(record);
+        if (!parsed || !parsed->is_object()) {
+            return TRIB_ERR_INVALID_INPUT;
         }
-        host.emitted_.push_back(std::move(*parsed));
+        if (emit_status_ != TRIB_OK) {
+            return emit_status_;
+        }
+        emitted_.push_back(std::move(*parsed));
+        emitted_answers_.push_back(std::move(answers));
         return TRIB_OK;
     }
 
@@ -327,24 +353,25 @@ private:
         return fetch_reply::transport_failure("the fake host has no scripted reply left");
     }
 
-    const trib_host_api api_{sizeof(trib_host_api),
-                             TRIBUTARY_ABI_MAJOR,
-                             TRIBUTARY_ABI_MINOR,
-                             &tenant_id,
-                             &installation_id,
-                             &config_json,
-                             &log,
-                             &now,
-                             &set_response,
-                             &set_result,
-                             &set_error,
-                             &emit_record,
-                             &commit_page,
-                             &checkpoint_json,
-                             &is_cancelled,
-                             &progress,
-                             &sleep_ms,
-                             &http_fetch};
+    trib_host_api api_{sizeof(trib_host_api),
+                       TRIBUTARY_ABI_MAJOR,
+                       TRIBUTARY_ABI_MINOR,
+                       &tenant_id,
+                       &installation_id,
+                       &config_json,
+                       &log,
+                       &now,
+                       &set_response,
+                       &set_result,
+                       &set_error,
+                       &emit_record,
+                       &commit_page,
+                       &checkpoint_json,
+                       &is_cancelled,
+                       &progress,
+                       &sleep_ms,
+                       &http_fetch,
+                       &emit_record_with_hooks};
 
     std::string tenant_ = "tenant-test";
     std::string installation_ = "installation-test";
@@ -364,6 +391,7 @@ private:
     trib_status commit_status_ = TRIB_OK;
 
     std::vector<bj::value> emitted_;
+    std::vector<bj::value> emitted_answers_;
     std::size_t committed_records_ = 0;
     std::size_t first_record_of_call_ = 0;
     std::vector<commit> commits_;
