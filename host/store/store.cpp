@@ -1210,47 +1210,29 @@ void write_txn::bump_rollup(const char* sql, const std::optional<Key>& key,
     if (new_score) {
         delta.add(*new_score);
     }
-    add_to_rollup(db_, sql, delta, *key);
     if constexpr (std::is_same_v<Key, std::int64_t>) {
-        record_company_day(*key);
+        close_company_day(*key);
     }
+    add_to_rollup(db_, sql, delta, *key);
 }
 
-namespace {
-
-// Today's UTC date, formatted once a day rather than for every update (writer thread only).
-const std::string& today() {
-    thread_local std::int64_t day = -1;
-    thread_local std::string text;
-    std::int64_t now = now_ms();
-    if (now / 86400000 != day) {
-        day = now / 86400000;
-        text = format_day(now);
-    }
-    return text;
-}
-
-}  // namespace
-
-// The company's figures as of today, kept per day for history.
-void write_txn::record_company_day(std::int64_t company_id) {
-    const auto& day = today();
-    db_.prepare(
-           "UPDATE company_nps_daily SET (promoters, passives, detractors, score_sum) = "
-           "(SELECT promoters, passives, detractors, score_sum FROM companies WHERE id = ?1) "
-           "WHERE company_id = ?1 AND day = ?2")
-        .bind(1, company_id)
-        .bind(2, day)
-        .run();
-    if (db_.changes() > 0) {
-        return;
-    }
+// History, before a Company's figures change: when they last changed on an earlier (UTC) day,
+// they are that day's closing figures and go to company_nps_daily. Today's figures are the
+// Company's own row, so a change writes no history row except the first one of a day: the daily
+// row of every change was a page written at a random place for each delivery. A row that is
+// there already (one written on every change before this scheme) takes the closing figures.
+void write_txn::close_company_day(std::int64_t company_id) {
+    constexpr std::int64_t day_ms = 86'400'000;
     db_.prepare(
            "INSERT INTO company_nps_daily (company_id, day, promoters, passives, detractors, "
-           "score_sum) SELECT id, ?, promoters, passives, detractors, score_sum FROM companies "
-           "WHERE id = ?")
-        .bind(1, day)
-        .bind(2, company_id)
+           "score_sum) SELECT id, strftime('%Y-%m-%d', nps_updated_ms / 1000, 'unixepoch'), "
+           "promoters, passives, detractors, score_sum FROM companies "
+           "WHERE id = ?1 AND nps_updated_ms < ?2 "
+           "ON CONFLICT (company_id, day) DO UPDATE SET promoters = excluded.promoters, "
+           "passives = excluded.passives, detractors = excluded.detractors, "
+           "score_sum = excluded.score_sum")
+        .bind(1, company_id)
+        .bind(2, now_ms() / day_ms * day_ms)
         .run();
 }
 

@@ -142,6 +142,29 @@ struct store_fixture {
         return v ? text(v->nps.figures) : "no company";
     }
 
+    // The Company's history rows, oldest first, as "day promoters/passives/detractors/sum".
+    std::vector<std::string> history(const std::string& external_id) const {
+        auto conn = peek();
+        auto& q = conn->prepare(
+            "SELECT d.day, d.promoters, d.passives, d.detractors, d.score_sum "
+            "FROM company_nps_daily d JOIN companies c ON c.id = d.company_id "
+            "WHERE c.external_id = ? ORDER BY d.day");
+        q.bind(1, external_id);
+        std::vector<std::string> rows;
+        while (q.step()) {
+            rows.push_back(q.string(0) + " " +
+                           text({q.int64(1), q.int64(2), q.int64(3), q.int64(4)}));
+        }
+        q.reset();
+        return rows;
+    }
+
+    // As if the Company's figures had last changed at ms.
+    void changed_on(const std::string& external_id, std::int64_t ms) const {
+        peek()->exec("UPDATE companies SET nps_updated_ms = " + std::to_string(ms) +
+                     " WHERE external_id = '" + external_id + "'");
+    }
+
     std::string portfolio() {
         return text(db->read([](th::read_txn& txn) { return txn.tenant_nps(tenant); }).figures);
     }
@@ -649,27 +672,42 @@ BOOST_AUTO_TEST_CASE(end_user_moving_company_moves_counts) {
     BOOST_TEST(company("c1") == "1/0/1/11");
 }
 
-BOOST_AUTO_TEST_CASE(company_daily_row_follows_the_company) {
+// History keeps a Company's closing figures for each earlier day they changed, written at their
+// first change on a later day; today's figures are the Company's own row.
+BOOST_AUTO_TEST_CASE(company_history_keeps_each_earlier_days_closing_figures) {
     companies({"c1"});
-    users({end_user("a@example.test", "c1")});
-    std::string day_before = th::format_day(th::now_ms());
+    users({end_user("a@example.test", "c1"), end_user("b@example.test", "c1")});
     respond(response("r1", "a@example.test", 3, t0));
-    auto changed = response("r1", "a@example.test", 10, t0);
-    changed.comment = "better";
-    respond(changed);
-    std::string day_after = th::format_day(th::now_ms());
+    respond(response("r2", "b@example.test", 9, t0));
+    BOOST_TEST(company("c1") == "1/0/1/12");
+    BOOST_TEST(history("c1").empty());
 
-    auto conn = peek();
-    auto& q = conn->prepare(
-        "SELECT d.day, d.promoters, d.passives, d.detractors, d.score_sum FROM company_nps_daily d "
-        "JOIN companies c ON c.id = d.company_id WHERE c.external_id = 'c1' "
-        "ORDER BY d.day DESC LIMIT 1");
-    BOOST_TEST_REQUIRE(q.step());
-    BOOST_TEST((q.string(0) == day_before || q.string(0) == day_after));
-    BOOST_TEST(q.int64(1) == 1);
-    BOOST_TEST(q.int64(2) == 0);
-    BOOST_TEST(q.int64(3) == 0);
-    BOOST_TEST(q.int64(4) == 10);
+    // As if those changes had been made two days ago: the next change closes that day.
+    constexpr std::int64_t day = 24 * hour;
+    std::int64_t two_days_ago = th::now_ms() - 2 * day;
+    changed_on("c1", two_days_ago);
+    respond(response("r3", "a@example.test", 10, t0 + hour));
+    std::vector<std::string> closed{th::format_day(two_days_ago) + " 1/0/1/12"};
+    BOOST_TEST(history("c1") == closed, "");
+    BOOST_TEST(company("c1") == "2/0/0/19");
+
+    // Further changes on the same day write no history.
+    respond(response("r4", "b@example.test", 7, t0 + hour));
+    BOOST_TEST(company("c1") == "1/1/0/17");
+    BOOST_TEST(history("c1") == closed, "");
+
+    // A row already there for the day closed (as every change wrote before) takes its closing
+    // figures.
+    std::int64_t yesterday = th::now_ms() - day;
+    changed_on("c1", yesterday);
+    peek()->exec(
+        "INSERT INTO company_nps_daily (company_id, day, promoters, passives, detractors, "
+        "score_sum) SELECT id, '" +
+        th::format_day(yesterday) + "', 0, 0, 0, 0 FROM companies WHERE external_id = 'c1'");
+    respond(response("r5", "a@example.test", 0, t0 + 2 * hour));
+    closed.push_back(th::format_day(yesterday) + " 1/1/0/17");
+    BOOST_TEST(history("c1") == closed, "");
+    BOOST_TEST(company("c1") == "0/1/1/7");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
