@@ -21,14 +21,22 @@ std::optional<std::string> optional_text(const bj::object& o, std::string_view k
     return std::string(it->value().get_string());
 }
 
-// What an nps-rollup answer adds to NPS; throws when the answer is unusable.
+// What an nps-rollup answer, {"counts": bool, "score": 0-10 or null}, adds to NPS; throws when
+// the answer is unusable.
 nps_contribution rollup_of(const bj::value& answer) {
-    auto counts = json::bool_at(answer, {"counts"}).value_or(false);
+    const auto* fields = answer.if_object();
+    const auto* counts = fields == nullptr ? nullptr : fields->if_contains("counts");
+    if (counts == nullptr || !counts->is_bool()) {
+        throw std::runtime_error("the nps-rollup hook answered without a true or false \"counts\"");
+    }
+    if (!counts->get_bool()) {
+        return {false, 0};
+    }
     auto score = json::integer_at(answer, {"score"});
-    if (counts && (!score || !nps::valid_score(static_cast<int>(*score)))) {
+    if (!score || !nps::valid_score(*score)) {
         throw std::runtime_error("the nps-rollup hook counted a score outside 0 to 10");
     }
-    return {counts, counts ? static_cast<int>(*score) : 0};
+    return {true, static_cast<int>(*score)};
 }
 
 }  // namespace
@@ -70,7 +78,7 @@ std::optional<nps_record> parse_record(std::string_view connector, std::string_v
     r.external_user_id = optional_text(o, "externalUserId");
     if (auto it = o.find("score"); it != o.end() && !it->value().is_null()) {
         auto score = json::as_integer(it->value());
-        if (!score || !nps::valid_score(static_cast<int>(*score))) {
+        if (!score || !nps::valid_score(*score)) {
             error = "record score must be an integer from 0 to 10 or null";
             return std::nullopt;
         }
@@ -108,11 +116,18 @@ nps_contribution contribution_of(const connector_entry& connector, trib_call& ca
     }
     if (!emitted.hook_answers.empty()) {
         // A few dozen bytes, such as {"nps-rollup":{"counts":true,"score":9}}: kept off the heap.
+        // One level deeper than an answer the host reads from a hook it calls.
         alignas(std::max_align_t) unsigned char buffer[1024];
         bj::monotonic_resource arena(buffer, sizeof(buffer));
+        bj::parse_options options;
+        options.max_depth += 1;
         boost::system::error_code ec;
-        bj::value answers = bj::parse(emitted.hook_answers, ec, &arena);
-        if (ec || !answers.is_object()) {
+        bj::value answers = bj::parse(emitted.hook_answers, ec, &arena, options);
+        if (ec) {
+            throw std::runtime_error("the hook answers sent with a record are not JSON: " +
+                                     ec.message());
+        }
+        if (!answers.is_object()) {
             throw std::runtime_error("the hook answers sent with a record are not a JSON object");
         }
         if (const auto* answer = answers.get_object().if_contains("nps-rollup")) {

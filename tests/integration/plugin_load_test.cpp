@@ -401,10 +401,38 @@ BOOST_AUTO_TEST_CASE(unusable_answers_sent_with_a_record_refuse_it_as_a_hook_ans
                "the nps-rollup hook counted a score outside 0 to 10");
     BOOST_TEST(f.rate(R"({"nps-rollup":{"counts":true}})").second ==
                "the nps-rollup hook counted a score outside 0 to 10");
-    for (std::string answers : {"not json", "[1]", R"({"nps-rollup":)"}) {
-        BOOST_TEST(f.rate(answers).second ==
-                   "the hook answers sent with a record are not a JSON object");
+    BOOST_TEST(f.rate("[1]").second == "the hook answers sent with a record are not a JSON object");
+    for (std::string answers : {"not json", R"({"nps-rollup":)"}) {
+        BOOST_TEST(f.rate(answers).second.starts_with(
+            "the hook answers sent with a record are not JSON: "));
     }
+    for (std::string answers :
+         {R"({"nps-rollup":null})", R"({"nps-rollup":[1]})",
+          R"({"nps-rollup":{"counts":"true","score":9}})", R"({"nps-rollup":{"score":9}})"}) {
+        BOOST_TEST_CONTEXT(answers) {
+            BOOST_TEST(f.rate(answers).second ==
+                       "the nps-rollup hook answered without a true or false \"counts\"");
+        }
+    }
+    // Beyond the int range a score must not wrap round to one from 0 to 10 (2^32 + 9 is not 9).
+    for (std::string score : {"4294967305", "-4294967287", "\"4294967305\""}) {
+        BOOST_TEST_CONTEXT(score) {
+            BOOST_TEST(f.rate(R"({"nps-rollup":{"counts":true,"score":)" + score + "}}").second ==
+                       "the nps-rollup hook counted a score outside 0 to 10");
+            BOOST_TEST(f.rate("", R"({"sourceId":"r1","score":)" + score + "}").second ==
+                       "record score must be an integer from 0 to 10 or null");
+        }
+    }
+}
+
+// The answers wrap an answer in one more object: an answer as deep as a called hook may give is
+// still read.
+BOOST_AUTO_TEST_CASE(a_sent_answer_may_be_as_deep_as_a_called_one) {
+    rated_records f;
+    std::string trace = std::string(31, '[') + std::string(31, ']');
+    auto r = f.rate(R"({"nps-rollup":{"counts":true,"score":2,"trace":)" + trace + "}}");
+    BOOST_TEST(r.second == "");
+    BOOST_TEST(r.first.score == 2);
 }
 
 // A connector without the hook is rated by the host's own rule, whatever answers come along.

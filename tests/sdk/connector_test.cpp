@@ -55,6 +55,35 @@ public:
     unrated() { webhook("", receive); }
 };
 
+// Emits one record whose score is an unsigned integer in memory; its hook counts signed ones only.
+class unsigned_score : public tributary::connector {
+public:
+    unsigned_score() {
+        webhook("", [](context& ctx, const webhook_request&) {
+            ctx.emit(bj::object{{"sourceId", "u"}, {"score", 9u}});
+            ctx.emit(bj::object{{"sourceId", "s"}, {"score", 9}});
+            return webhook_response{200, "application/json", "{}"};
+        });
+        hook("nps-rollup", [](context&, const bj::value& record) {
+            const auto& score = record.at("score");
+            return bj::value{{"counts", score.is_int64()},
+                             {"score", score.is_int64() ? score : bj::value(nullptr)}};
+        });
+    }
+};
+
+// Its hook tries to emit a record of its own.
+class emitting_hook : public tributary::connector {
+public:
+    emitting_hook() {
+        webhook("", receive);
+        hook("nps-rollup", [](context& ctx, const bj::value& record) {
+            ctx.emit(bj::object{{"sourceId", "from-the-hook"}});
+            return rollup(ctx, record);
+        });
+    }
+};
+
 const std::string three_records = R"([
     {"sourceId": "a", "score": 9, "raw": {}},
     {"sourceId": "b", "score": 3, "raw": {"test": true}},
@@ -132,4 +161,35 @@ BOOST_AUTO_TEST_CASE(a_connector_without_record_hooks_sends_plain_records) {
     auto r = f.deliver(three_records);
     BOOST_TEST(r.records.size() == 3u);
     BOOST_TEST(r.hook_answers == std::vector<bj::value>(3, nullptr), "");
+}
+
+// The host and a hook it calls read the record from its text, where 9u reads back as a signed 9:
+// asked about the value in memory, this hook would answer otherwise, so the host asks it.
+BOOST_AUTO_TEST_CASE(a_record_that_reads_back_otherwise_from_its_text_is_left_to_the_host) {
+    on_host<unsigned_score> f;
+    auto r = f.deliver("");
+    BOOST_TEST_REQUIRE(r.records.size() == 2u);
+    BOOST_TEST(r.hook_answers[0].is_null());
+    BOOST_TEST(f.called_answer(r.records[0]) == bj::parse(R"({"counts":true,"score":9})"));
+    BOOST_TEST(r.hook_answers[1] == bj::parse(R"({"nps-rollup":{"counts":true,"score":9}})"));
+}
+
+BOOST_AUTO_TEST_CASE(a_hook_cannot_emit_records) {
+    on_host<emitting_hook> f;
+    auto r = f.deliver(R"([{"sourceId": "a", "score": 9}])");
+    BOOST_TEST_REQUIRE(r.records.size() == 1u);
+    BOOST_TEST(r.records[0].at("sourceId") == "a");
+    BOOST_TEST(r.hook_answers[0].is_null());
+
+    auto called = f.plugin.hook("nps-rollup", r.records[0]);
+    BOOST_TEST(called.status == TRIB_ERR_INTERNAL);
+    BOOST_TEST(called.error == "a hook cannot emit records");
+    BOOST_TEST(f.host.emitted().size() == 1u);
+}
+
+// The layer checks for newer host services itself, so its libraries load on hosts of ABI 1.0.
+BOOST_AUTO_TEST_CASE(the_descriptor_claims_abi_1_0) {
+    on_host<rated> f;
+    BOOST_TEST(f.plugin.descriptor().abi_major == 1u);
+    BOOST_TEST(f.plugin.descriptor().abi_minor == 0u);
 }

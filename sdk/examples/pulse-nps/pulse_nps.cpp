@@ -93,7 +93,7 @@ normalised normalize(const bj::value& event, bool dismissed) {
         return {{}, "response.submittedAt must be a UTC time like 2024-04-02T10:14:55Z"};
     }
     auto score = json::integer_at(*response, {"score"});
-    if (!dismissed && (!score || !tributary::nps::valid_score(static_cast<int>(*score)))) {
+    if (!dismissed && (!score || !tributary::nps::valid_score(*score))) {
         return {{}, "response.score must be an integer from 0 to 10"};
     }
 

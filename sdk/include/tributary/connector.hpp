@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -131,12 +132,18 @@ struct fetch_response {
 
 class connector;
 
+// The ABI minor a connector built with this layer needs: it calls a host service newer than ABI
+// 1.0 only once the host's table shows it, so hosts of ABI 1.0 load it too.
+inline constexpr std::uint32_t needed_abi_minor = 0;
+
 // What every call into a connector carries: the installation and the host's services.
 class context {
 public:
-    // owner: the connector whose record hooks emit() runs; none for a hook's own call.
-    context(const trib_host_api* host, trib_call* call, const connector* owner = nullptr)
-        : host_(host), call_(call), owner_(owner) {}
+    // owner: the connector whose record hooks emit() asks; in_hook: the call is a hook's, which
+    // cannot emit records.
+    context(const trib_host_api* host, trib_call* call, const connector* owner = nullptr,
+            bool in_hook = false)
+        : host_(host), call_(call), owner_(owner), in_hook_(in_hook) {}
 
     std::string_view tenant_id() const { return view(host_->tenant_id(call_)); }
     std::string_view installation_id() const { return view(host_->installation_id(call_)); }
@@ -184,7 +191,10 @@ protected:
     trib_call* call_;
 
 private:
+    std::string record_hook_answers(const bj::value& record) const;
+
     const connector* owner_;
+    bool in_hook_;
     mutable std::optional<bj::object> config_;
 };
 
@@ -281,27 +291,6 @@ public:
     // The hooks the host asks about each stored record.
     static constexpr std::string_view record_hooks[] = {"nps-rollup"};
 
-    // What this connector's record hooks answer for one record, as a JSON object from hook id to
-    // answer; "" when it registers none. A hook that throws is left out: the host then calls it
-    // with the record and reports its failure as it always did.
-    std::string record_hook_answers(context& ctx, const bj::value& record) const {
-        bj::object answers;
-        for (std::string_view id : record_hooks) {
-            const auto* handler = find_hook(id);
-            if (handler == nullptr) {
-                continue;
-            }
-            bj::value answer;
-            try {
-                answer = (*handler)(ctx, record);
-            } catch (...) {
-                continue;
-            }
-            answers[id] = std::move(answer);
-        }
-        return answers.empty() ? std::string() : bj::serialize(answers);
-    }
-
 protected:
     // route "" is the default route, /hooks/<connector>/<key>.
     void webhook(std::string route, webhook_handler h) {
@@ -337,11 +326,67 @@ inline bool offers_hook_answers(const trib_host_api& host) {
            host.emit_record_with_hooks != nullptr;
 }
 
+// Whether v reads back the same from its JSON text, as the host and a hook it calls read it: an
+// unsigned integer that fits a signed one reads back signed, a double that is not finite as
+// something else. A hook asked about a record that does not is left to the host to call.
+inline bool reads_back_the_same(const bj::value& v, int depth = 0) {
+    if (depth > 64) {
+        return false;
+    }
+    switch (v.kind()) {
+        case bj::kind::uint64:
+            return v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX);
+        case bj::kind::double_:
+            return std::isfinite(v.get_double());
+        case bj::kind::array:
+            for (const auto& e : v.get_array()) {
+                if (!reads_back_the_same(e, depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        case bj::kind::object:
+            for (const auto& kv : v.get_object()) {
+                if (!reads_back_the_same(kv.value(), depth + 1)) {
+                    return false;
+                }
+            }
+            return true;
+        default:
+            return true;
+    }
+}
+
+// What the connector's record hooks answer for one record, as a JSON object from hook id to
+// answer; "" when it registers none. A hook that throws is left out: the host then calls it with
+// the record and reports its failure as it always did.
+inline std::string context::record_hook_answers(const bj::value& record) const {
+    context hook_ctx(host_, call_, nullptr, true);
+    bj::object answers;
+    for (std::string_view id : connector::record_hooks) {
+        const auto* handler = owner_->find_hook(id);
+        if (handler == nullptr) {
+            continue;
+        }
+        bj::value answer;
+        try {
+            answer = (*handler)(hook_ctx, record);
+        } catch (...) {
+            continue;
+        }
+        answers[id] = std::move(answer);
+    }
+    return answers.empty() ? std::string() : bj::serialize(answers);
+}
+
 inline void context::emit(const bj::value& record) {
+    if (in_hook_) {
+        throw tributary::error(TRIB_ERR_INTERNAL, "a hook cannot emit records");
+    }
     std::string text = bj::serialize(record);
     std::string answers;
-    if (owner_ != nullptr && offers_hook_answers(*host_)) {
-        answers = owner_->record_hook_answers(*this, record);
+    if (owner_ != nullptr && offers_hook_answers(*host_) && reads_back_the_same(record)) {
+        answers = record_hook_answers(record);
     }
     auto rc = static_cast<trib_status>(
         answers.empty() ? host_->emit_record(call_, str(text))
@@ -441,7 +486,7 @@ struct shim {
             if (!input) {
                 throw tributary::error(TRIB_ERR_INVALID_INPUT, "hook input is not JSON");
             }
-            context ctx(self->host, call);
+            context ctx(self->host, call, nullptr, true);
             std::string text = bj::serialize((*handler)(ctx, *input));
             self->host->set_result(call, str(text));
             return TRIB_OK;
@@ -450,7 +495,7 @@ struct shim {
 
     static const trib_connector* descriptor(const char* id, const char* version) noexcept {
         static const trib_connector d{TRIBUTARY_ABI_MAJOR,
-                                      TRIBUTARY_ABI_MINOR,
+                                      needed_abi_minor,
                                       sizeof(trib_connector),
                                       TRIBUTARY_SDK_VERSION,
                                       id,

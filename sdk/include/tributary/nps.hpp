@@ -9,7 +9,7 @@ namespace tributary::nps {
 
 enum class category { detractor, passive, promoter };
 
-constexpr bool valid_score(int score) {
+constexpr bool valid_score(std::int64_t score) {
     return score >= 0 && score <= 10;
 }
 

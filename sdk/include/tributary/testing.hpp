@@ -89,6 +89,7 @@ struct commit {
     bj::value checkpoint;
     bj::value progress;
     std::vector<bj::value> records;
+    std::vector<bj::value> hook_answers;  // parallel to records, as in call_result
 };
 
 struct log_line {
@@ -252,7 +253,12 @@ private:
         return self(c).store_emitted(view(record), bj::value());
     }
 
+    // As the host: no answers ("") is a plain record; answers that are not an object are refused
+    // here, where the host fails the delivery when it rates the record.
     static int32_t emit_record_with_hooks(trib_call* c, trib_str record, trib_str answers) {
+        if (view(answers).empty()) {
+            return emit_record(c, record);
+        }
         auto parsed = tributary::json::parse(view(answers));
         if (!parsed || !parsed->is_object()) {
             return TRIB_ERR_INVALID_INPUT;
@@ -283,9 +289,12 @@ private:
         if (host.commit_status_ != TRIB_OK) {
             return host.commit_status_;
         }
-        auto first = host.emitted_.begin() + static_cast<std::ptrdiff_t>(host.committed_records_);
+        auto first = static_cast<std::ptrdiff_t>(host.committed_records_);
         host.commits_.push_back(
-            {std::move(*saved), std::move(*shown), {first, host.emitted_.end()}});
+            {std::move(*saved),
+             std::move(*shown),
+             {host.emitted_.begin() + first, host.emitted_.end()},
+             {host.emitted_answers_.begin() + first, host.emitted_answers_.end()}});
         host.committed_records_ = host.emitted_.size();
         host.checkpoint_ = std::string(view(checkpoint));
         if (host.cancel_after_commits_ && host.commits_.size() >= *host.cancel_after_commits_) {
