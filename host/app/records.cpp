@@ -164,6 +164,16 @@ void stored_counts::add(upsert_outcome o) {
 
 std::optional<std::vector<prepared_record>> prepare_records(const connector_entry& connector,
                                                             trib_call& call, std::string& error) {
+    // Hooks run in a call of their own, which may not emit: a record emitted there would land in
+    // the list being read.
+    trib_call hook_call;
+    hook_call.connector = call.connector;
+    hook_call.tenant = call.tenant;
+    hook_call.installation = call.installation;
+    hook_call.config_json = call.config_json;
+    hook_call.request_id = call.request_id;
+    hook_call.max_records = 0;
+
     std::vector<prepared_record> out;
     out.reserve(call.records.size());
     for (const auto& emitted : call.records) {
@@ -172,7 +182,7 @@ std::optional<std::vector<prepared_record>> prepare_records(const connector_entr
             return std::nullopt;
         }
         try {
-            auto contribution = contribution_of(connector, call, *record, emitted);
+            auto contribution = contribution_of(connector, hook_call, *record, emitted);
             out.push_back({std::move(*record), contribution});
         } catch (const std::exception& e) {
             error = e.what();

@@ -1147,14 +1147,14 @@ constexpr const char* tenant_sql =
 
 // Adds delta to the rollup row that sql (tenant_sql or company_sql) updates for key.
 template <class Key>
-void add_to_rollup(sqlite::database& db, const char* sql, const nps::figures& delta,
-                   const Key& key) {
+void add_to_rollup(sqlite::database& db, const char* sql, const nps::figures& delta, const Key& key,
+                   std::int64_t now) {
     db.prepare(sql)
         .bind(1, delta.promoters)
         .bind(2, delta.passives)
         .bind(3, delta.detractors)
         .bind(4, delta.score_sum)
-        .bind(5, now_ms())
+        .bind(5, now)
         .bind(6, key)
         .run();
 }
@@ -1184,7 +1184,7 @@ void write_txn::apply_to_rollups(std::string_view tenant, std::optional<std::int
 void write_txn::write_tenant_deltas() {
     try {
         for (const auto& [tenant, delta] : tenant_deltas_) {
-            add_to_rollup(db_, tenant_sql, delta, std::string_view(tenant));
+            add_to_rollup(db_, tenant_sql, delta, std::string_view(tenant), now_ms());
         }
     } catch (...) {
         throw portfolio_failure{std::current_exception()};
@@ -1210,10 +1210,12 @@ void write_txn::bump_rollup(const char* sql, const std::optional<Key>& key,
     if (new_score) {
         delta.add(*new_score);
     }
+    // One reading of the clock for both: a midnight between them would skip the day's close.
+    std::int64_t now = now_ms();
     if constexpr (std::is_same_v<Key, std::int64_t>) {
-        close_company_day(*key);
+        close_company_day(*key, now);
     }
-    add_to_rollup(db_, sql, delta, *key);
+    add_to_rollup(db_, sql, delta, *key, now);
 }
 
 // History, before a Company's figures change: when they last changed on an earlier (UTC) day,
@@ -1221,18 +1223,18 @@ void write_txn::bump_rollup(const char* sql, const std::optional<Key>& key,
 // Company's own row, so a change writes no history row except the first one of a day: the daily
 // row of every change was a page written at a random place for each delivery. A row that is
 // there already (one written on every change before this scheme) takes the closing figures.
-void write_txn::close_company_day(std::int64_t company_id) {
+void write_txn::close_company_day(std::int64_t company_id, std::int64_t now) {
     constexpr std::int64_t day_ms = 86'400'000;
     db_.prepare(
            "INSERT INTO company_nps_daily (company_id, day, promoters, passives, detractors, "
-           "score_sum) SELECT id, strftime('%Y-%m-%d', nps_updated_ms / 1000, 'unixepoch'), "
+           "score_sum) SELECT id, strftime('%Y-%m-%d', nps_updated_ms / 1000.0, 'unixepoch'), "
            "promoters, passives, detractors, score_sum FROM companies "
            "WHERE id = ?1 AND nps_updated_ms < ?2 "
            "ON CONFLICT (company_id, day) DO UPDATE SET promoters = excluded.promoters, "
            "passives = excluded.passives, detractors = excluded.detractors, "
            "score_sum = excluded.score_sum")
         .bind(1, company_id)
-        .bind(2, now_ms() / day_ms * day_ms)
+        .bind(2, now - ((now % day_ms) + day_ms) % day_ms)
         .run();
 }
 

@@ -290,7 +290,7 @@ private:
     template <class Key>
     void bump_rollup(const char* sql, const std::optional<Key>& key, std::optional<int> old_score,
                      std::optional<int> new_score);
-    void close_company_day(std::int64_t company_id);
+    void close_company_day(std::int64_t company_id, std::int64_t now);
     void claim_unmatched(std::string_view tenant, std::int64_t user_id, std::string_view email,
                          upsert_counts& counts);
     void release_emails(std::string_view tenant, std::int64_t user_id,

@@ -384,13 +384,15 @@ BOOST_AUTO_TEST_CASE(a_record_is_rated_by_the_answer_sent_with_it_or_else_by_its
     auto left_out = f.rate(R"({"nps-rollup":{"counts":false,"score":null}})");
     BOOST_TEST(!left_out.first.counts);
 
-    // Without an answer for nps-rollup, the host calls the hook, which says 7.
+    // Without an answer for nps-rollup, the host calls the hook, which says 7; the record the
+    // hook tries to emit is refused.
     for (std::string answers : {"", "{}", R"({"another-hook":{"counts":false}})"}) {
         BOOST_TEST_CONTEXT(answers) {
             auto called = f.rate(answers);
             BOOST_TEST(called.second == "");
             BOOST_TEST(called.first.counts);
             BOOST_TEST(called.first.score == 7);
+            BOOST_TEST(f.call.records.size() == 1u);
         }
     }
 }

@@ -7,7 +7,7 @@
  *   TEST_ABI_MAJOR          the ABI major it claims, this SDK's by default
  *   TEST_WEBHOOK_FAILS      non-zero: every delivery fails with TRIB_ERR_INTERNAL
  *   TEST_ROLLUP_HOOK        non-zero: it offers an nps-rollup hook that counts every record with
- *                           score 7, whatever the record says
+ *                           score 7, whatever the record says, and tries to emit a record
  * Otherwise it offers the default webhook route, which answers 200 and stores nothing.
  */
 
@@ -90,6 +90,7 @@ static int32_t raw_run_hook(void* instance, trib_call* call, trib_str hook, trib
     const struct raw_instance* self = instance;
     (void)input;
     if (TEST_ROLLUP_HOOK && hook.size == 10 && memcmp(hook.data, "nps-rollup", 10) == 0) {
+        self->host->emit_record(call, text("{\"sourceId\":\"from-the-hook\"}"));
         self->host->set_result(call, text("{\"counts\":true,\"score\":7}"));
         return TRIB_OK;
     }

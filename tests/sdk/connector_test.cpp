@@ -55,13 +55,15 @@ public:
     unrated() { webhook("", receive); }
 };
 
-// Emits one record whose score is an unsigned integer in memory; its hook counts signed ones only.
+// Emits a record whose score is an unsigned integer in memory, one with a double that Boost.JSON
+// reads back as its neighbour, and a plain one; its hook counts signed scores only.
 class unsigned_score : public tributary::connector {
 public:
     unsigned_score() {
         webhook("", [](context& ctx, const webhook_request&) {
             ctx.emit(bj::object{{"sourceId", "u"}, {"score", 9u}});
             ctx.emit(bj::object{{"sourceId", "s"}, {"score", 9}});
+            ctx.emit(bj::object{{"sourceId", "d"}, {"score", 9}, {"weight", 123456789.123456789}});
             return webhook_response{200, "application/json", "{}"};
         });
         hook("nps-rollup", [](context&, const bj::value& record) {
@@ -168,10 +170,11 @@ BOOST_AUTO_TEST_CASE(a_connector_without_record_hooks_sends_plain_records) {
 BOOST_AUTO_TEST_CASE(a_record_that_reads_back_otherwise_from_its_text_is_left_to_the_host) {
     on_host<unsigned_score> f;
     auto r = f.deliver("");
-    BOOST_TEST_REQUIRE(r.records.size() == 2u);
+    BOOST_TEST_REQUIRE(r.records.size() == 3u);
     BOOST_TEST(r.hook_answers[0].is_null());
     BOOST_TEST(f.called_answer(r.records[0]) == bj::parse(R"({"counts":true,"score":9})"));
     BOOST_TEST(r.hook_answers[1] == bj::parse(R"({"nps-rollup":{"counts":true,"score":9}})"));
+    BOOST_TEST(r.hook_answers[2].is_null());
 }
 
 BOOST_AUTO_TEST_CASE(a_hook_cannot_emit_records) {

@@ -710,6 +710,17 @@ BOOST_AUTO_TEST_CASE(company_history_keeps_each_earlier_days_closing_figures) {
     BOOST_TEST(company("c1") == "0/1/1/7");
 }
 
+// The closed day is named as format_day names it, also where a division rounds the other way.
+BOOST_AUTO_TEST_CASE(company_history_names_days_as_format_day_does) {
+    companies({"c1"});
+    users({end_user("a@example.test", "c1")});
+    respond(response("r1", "a@example.test", 9, t0));
+    changed_on("c1", -1);
+    respond(response("r2", "a@example.test", 3, t0 + hour));
+    BOOST_TEST(th::format_day(-1) == "1969-12-31");
+    BOOST_TEST(history("c1") == std::vector<std::string>{"1969-12-31 1/0/0/9"}, "");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // ---- incremental rollups against a recount ---------------------------------------------------

@@ -8,7 +8,6 @@
 #include <boost/json.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -328,7 +327,8 @@ inline bool offers_hook_answers(const trib_host_api& host) {
 
 // Whether v reads back the same from its JSON text, as the host and a hook it calls read it: an
 // unsigned integer that fits a signed one reads back signed, a double that is not finite as
-// something else. A hook asked about a record that does not is left to the host to call.
+// something else, and some finite doubles as a neighbour. A hook asked about a record that does
+// not is left to the host to call.
 inline bool reads_back_the_same(const bj::value& v, int depth = 0) {
     if (depth > 64) {
         return false;
@@ -336,8 +336,12 @@ inline bool reads_back_the_same(const bj::value& v, int depth = 0) {
     switch (v.kind()) {
         case bj::kind::uint64:
             return v.get_uint64() > static_cast<std::uint64_t>(INT64_MAX);
-        case bj::kind::double_:
-            return std::isfinite(v.get_double());
+        case bj::kind::double_: {
+            // Boost.JSON's default parser rounds some doubles to a neighbour.
+            boost::system::error_code ec;
+            auto back = bj::parse(bj::serialize(v), ec);
+            return !ec && back.is_double() && back.get_double() == v.get_double();
+        }
         case bj::kind::array:
             for (const auto& e : v.get_array()) {
                 if (!reads_back_the_same(e, depth + 1)) {
