@@ -108,7 +108,7 @@ std::optional<nps_record> parse_record(std::string_view connector, std::string_v
     return r;
 }
 
-nps_contribution contribution_of(const connector_entry& connector, trib_call& call,
+nps_contribution contribution_of(const connector_entry& connector, const trib_call& call,
                                  const nps_record& record, const emitted_record& emitted) {
     if (!connector.has_rollup_hook) {
         bool counts = record.score && record.state != "dismissed";
@@ -134,11 +134,20 @@ nps_contribution contribution_of(const connector_entry& connector, trib_call& ca
             return rollup_of(*answer);
         }
     }
-    call.has_result = false;
-    if (connector.library->hook(call, "nps-rollup", emitted.json) != TRIB_OK || !call.has_result) {
-        throw std::runtime_error("the nps-rollup hook failed: " + call.error_message);
+    // The hook runs in a call of its own, which may not emit: a record emitted there would land
+    // in the list being read.
+    trib_call hook_call;
+    hook_call.connector = call.connector;
+    hook_call.tenant = call.tenant;
+    hook_call.installation = call.installation;
+    hook_call.config_json = call.config_json;
+    hook_call.request_id = call.request_id;
+    hook_call.max_records = 0;
+    if (connector.library->hook(hook_call, "nps-rollup", emitted.json) != TRIB_OK ||
+        !hook_call.has_result) {
+        throw std::runtime_error("the nps-rollup hook failed: " + hook_call.error_message);
     }
-    auto answer = json::parse(call.result);
+    auto answer = json::parse(hook_call.result);
     if (!answer) {
         throw std::runtime_error("the nps-rollup hook answered invalid JSON");
     }
@@ -164,16 +173,6 @@ void stored_counts::add(upsert_outcome o) {
 
 std::optional<std::vector<prepared_record>> prepare_records(const connector_entry& connector,
                                                             trib_call& call, std::string& error) {
-    // Hooks run in a call of their own, which may not emit: a record emitted there would land in
-    // the list being read.
-    trib_call hook_call;
-    hook_call.connector = call.connector;
-    hook_call.tenant = call.tenant;
-    hook_call.installation = call.installation;
-    hook_call.config_json = call.config_json;
-    hook_call.request_id = call.request_id;
-    hook_call.max_records = 0;
-
     std::vector<prepared_record> out;
     out.reserve(call.records.size());
     for (const auto& emitted : call.records) {
@@ -182,7 +181,7 @@ std::optional<std::vector<prepared_record>> prepare_records(const connector_entr
             return std::nullopt;
         }
         try {
-            auto contribution = contribution_of(connector, hook_call, *record, emitted);
+            auto contribution = contribution_of(connector, call, *record, emitted);
             out.push_back({std::move(*record), contribution});
         } catch (const std::exception& e) {
             error = e.what();

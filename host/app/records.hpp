@@ -17,7 +17,7 @@ std::optional<nps_record> parse_record(std::string_view connector, std::string_v
 // What the record adds to NPS: the connector's nps-rollup hook decides when it has one, by the
 // answer sent with the record or else by calling it; otherwise a rated response that was not
 // dismissed counts.
-nps_contribution contribution_of(const connector_entry& connector, trib_call& call,
+nps_contribution contribution_of(const connector_entry& connector, const trib_call& call,
                                  const nps_record& record, const emitted_record& emitted);
 
 struct stored_counts {

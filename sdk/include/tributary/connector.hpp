@@ -7,11 +7,13 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -362,9 +364,15 @@ inline bool reads_back_the_same(const bj::value& v, int depth = 0) {
 }
 
 // What the connector's record hooks answer for one record, as a JSON object from hook id to
-// answer; "" when it registers none. A hook that throws is left out: the host then calls it with
-// the record and reports its failure as it always did.
+// answer; "" when it registers none, or when the record would read back otherwise. A hook that
+// throws is left out: the host then calls it with the record and reports its failure as it
+// always did.
 inline std::string context::record_hook_answers(const bj::value& record) const {
+    bool any = std::any_of(std::begin(connector::record_hooks), std::end(connector::record_hooks),
+                           [&](std::string_view id) { return owner_->find_hook(id) != nullptr; });
+    if (!any || !reads_back_the_same(record)) {
+        return {};
+    }
     context hook_ctx(host_, call_, nullptr, true);
     bj::object answers;
     for (std::string_view id : connector::record_hooks) {
@@ -389,7 +397,7 @@ inline void context::emit(const bj::value& record) {
     }
     std::string text = bj::serialize(record);
     std::string answers;
-    if (owner_ != nullptr && offers_hook_answers(*host_) && reads_back_the_same(record)) {
+    if (owner_ != nullptr && offers_hook_answers(*host_)) {
         answers = record_hook_answers(record);
     }
     auto rc = static_cast<trib_status>(
